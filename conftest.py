@@ -1,0 +1,6 @@
+"""Root of every test suite: loads the shared fixtures from tests/testsupport."""
+
+pytest_plugins = [
+    "testsupport.services",
+    "testsupport.names",
+]

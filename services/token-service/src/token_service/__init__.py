@@ -1,0 +1,1 @@
+"""Tilt POS token service: partner API, single-use redemption and sessions."""

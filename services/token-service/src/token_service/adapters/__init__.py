@@ -1,0 +1,1 @@
+"""Adapters of the token service: inbound (HTTP) and outbound (Redis, AMQP, Cognito, JWS)."""

@@ -1,0 +1,1 @@
+"""Inbound adapters: the HTTP partner API and browser pages."""

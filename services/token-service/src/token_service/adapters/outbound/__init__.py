@@ -1,0 +1,1 @@
+"""Outbound adapters: Redis, RabbitMQ, Cognito and JWS."""

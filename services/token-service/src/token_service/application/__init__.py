@@ -1,0 +1,1 @@
+"""Use cases of the token service and the ports they need."""

@@ -1,0 +1,1 @@
+"""What the token and provisioning services must agree on, and nothing more."""

@@ -1,0 +1,31 @@
+"""Exchange, queue and routing-key names of the launch bus (DESIGN §7).
+
+Names take an optional prefix so that test runs and parallel stacks on one
+broker never share a queue. Production runs with no prefix.
+"""
+
+from typing import Final
+
+import msgspec
+
+LAUNCH_REDEEMED_KEY: Final = "launch.redeemed"
+DIRECTORY_SNAPSHOT_KEY: Final = "directory.snapshot"
+DIRECT_REPLY_TO: Final = "amq.rabbitmq.reply-to"
+
+
+class BusNames(msgspec.Struct, frozen=True, kw_only=True):
+    exchange: str
+    dead_letter_exchange: str
+    provisioning_queue: str
+    dead_letter_queue: str
+    directory_queue: str
+
+    @classmethod
+    def with_prefix(cls, prefix: str = "") -> "BusNames":
+        return cls(
+            exchange=f"{prefix}launch.events",
+            dead_letter_exchange=f"{prefix}launch.events.dlx",
+            provisioning_queue=f"{prefix}provisioning.launch-redeemed",
+            dead_letter_queue=f"{prefix}provisioning.launch-redeemed.dead",
+            directory_queue=f"{prefix}provisioning.directory-requests",
+        )

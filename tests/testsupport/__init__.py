@@ -1,0 +1,1 @@
+"""Test support shared by every suite: finding real services, unique names."""
