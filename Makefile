@@ -1,24 +1,42 @@
 # The one entry point for developers, operators and CI. `make help` lists targets.
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
-UV ?= uv
 PYTHON := .venv/bin/python
+DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/tilt
+export PROVISIONING_DATABASE_URL ?= $(DATABASE_URL)
 
 .PHONY: help
 help: ## list the targets
-	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-14s %s\n", $$1, $$2}'
+	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) \
+		| awk 'BEGIN {FS = ":.*?## "}; {printf "  %-10s %s\n", $$1, $$2}'
 
-.venv/.synced: pyproject.toml uv.lock */pyproject.toml services/*/pyproject.toml deploy/*/pyproject.toml
-	@command -v $(UV) >/dev/null || python3 -m pip install --quiet uv
-	$(UV) sync --frozen --all-packages
+.venv/.synced: pyproject.toml uv.lock shared/pyproject.toml services/*/pyproject.toml deploy/*/pyproject.toml
+	@command -v uv >/dev/null || python3 -m pip install --quiet uv
+	uv sync --locked --all-packages
 	@touch $@
 
 .PHONY: venv
 venv: .venv/.synced ## create or update the virtual environment from the lock file
 
+.PHONY: run
+run: venv ## run the whole product locally (needs PostgreSQL, Redis, RabbitMQ)
+	$(PYTHON) -m tilt_devstack run
+
+.PHONY: demo
+demo: venv ## with `make run` up: mint a link, open it like a browser, open it again
+	$(PYTHON) -m tilt_devstack demo
+
 .PHONY: test
-test: venv ## run every test: unit, integration, end to end, browser
+test: venv ## run every test: unit, integration, end to end
 	$(PYTHON) -m pytest
+
+.PHONY: migrate
+migrate: venv ## apply the database migrations (PROVISIONING_DATABASE_URL or DATABASE_URL)
+	$(PYTHON) -m provisioning_service.migrate
+
+.PHONY: services
+services: ## start the local PostgreSQL, Redis and RabbitMQ if they are down
+	bash .ci/ensure-services
 
 .PHONY: lint
 lint: venv ## ruff, mypy and the import rules of the hexagons
@@ -26,3 +44,11 @@ lint: venv ## ruff, mypy and the import rules of the hexagons
 	$(PYTHON) -m ruff format --check .
 	.venv/bin/lint-imports
 	$(PYTHON) -m mypy shared/src services/token-service/src services/provisioning-service/src
+
+.PHONY: up down logs
+up: ## the same stack in containers (needs a Docker engine)
+	docker compose up -d --build --wait
+down: ## stop the containers
+	docker compose down
+logs: ## follow the containers' logs
+	docker compose logs -f

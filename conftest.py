@@ -3,4 +3,6 @@
 pytest_plugins = [
     "testsupport.services",
     "testsupport.names",
+    "testsupport.cognito",
+    "testsupport.stack",
 ]

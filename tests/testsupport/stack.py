@@ -1,0 +1,72 @@
+"""The whole product as processes, for end-to-end tests: one stack per test run.
+
+It is started by the same code as `make run` (tilt_devstack), on free ports,
+with a database, Redis key prefix and AMQP names of its own, and its logs in
+test-artifacts/ so a failure can be read after the run.
+"""
+
+import socket
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+import pytest
+
+from tilt_devstack.stack import RunningStack, StackConfig, start_stack
+
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def with_database(url: str, name: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path=f"/{name}"))
+
+
+async def drop_database(admin_url: str, name: str) -> None:
+    connection = await asyncpg.connect(admin_url)
+    try:
+        await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await connection.close()
+
+
+def stack_config(
+    redis_url: str, amqp_url: str, postgres_admin_url: str, label: str
+) -> tuple[StackConfig, str]:
+    run = uuid.uuid4().hex[:10]
+    database = f"tilt_{label}_{run}"
+    config = StackConfig(
+        redis_url=redis_url,
+        amqp_url=amqp_url,
+        database_url=with_database(postgres_admin_url, database),
+        token_port=free_port(),
+        emulator_port=free_port(),
+        redis_prefix=f"{label}-{run}:",
+        bus_prefix=f"{label}-{run}.",
+        log_dir=ARTIFACTS / f"{label}-{run}",
+        token_env={"TOKEN_SERVICE_DIRECTORY_MAX_AGE_S": "0.5"},
+    )
+    return config, database
+
+
+@pytest.fixture(scope="session")
+def stack(
+    redis_url: str, amqp_url: str, postgres_admin_url: str
+) -> Iterator[RunningStack]:
+    """Both services, the Cognito emulator and a demo partner, for the whole run."""
+    import asyncio
+
+    config, database = stack_config(redis_url, amqp_url, postgres_admin_url, "e2e")
+    try:
+        with start_stack(config) as running:
+            yield running
+    finally:
+        asyncio.run(drop_database(postgres_admin_url, database))
