@@ -4,5 +4,6 @@ pytest_plugins = [
     "testsupport.services",
     "testsupport.names",
     "testsupport.cognito",
+    "testsupport.cognito",
     "testsupport.stack",
 ]

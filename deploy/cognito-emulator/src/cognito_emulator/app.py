@@ -1,0 +1,124 @@
+"""The emulator's WSGI front: its own routes first, then moto's server app."""
+
+import json
+import threading
+from collections import Counter
+from collections.abc import Iterable
+from typing import Any, Final
+
+from moto.moto_server.werkzeug_app import (
+    DomainDispatcherApplication,
+    create_backend_app,
+)
+from werkzeug.exceptions import HTTPException
+from werkzeug.routing import Map, Rule
+from werkzeug.test import run_wsgi_app
+from werkzeug.wrappers import Request, Response
+
+from cognito_emulator.oauth import issue_token
+from cognito_emulator.signing import TokenSigner
+
+TARGET_PREFIX: Final = "AWSCognitoIdentityProviderService."
+
+ROUTES: Final = Map(
+    [
+        Rule("/oauth2/token", endpoint="token", methods=["POST"]),
+        Rule("/.well-known/jwks.json", endpoint="jwks", methods=["GET"]),
+        Rule("/<pool_id>/.well-known/jwks.json", endpoint="jwks", methods=["GET"]),
+        Rule("/_emulator/health", endpoint="health", methods=["GET"]),
+        Rule("/_emulator/calls", endpoint="calls", methods=["GET"]),
+        Rule("/_emulator/calls/reset", endpoint="reset", methods=["POST"]),
+    ]
+)
+
+
+class CallCounter:
+    """Cognito API calls by operation, safe across server threads."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._counts: Counter[str] = Counter()
+
+    def record(self, operation: str) -> None:
+        with self._lock:
+            self._counts[operation] += 1
+
+    def snapshot(self) -> dict[str, int]:
+        with self._lock:
+            return dict(self._counts)
+
+    def reset(self) -> None:
+        with self._lock:
+            self._counts.clear()
+
+
+def _json(body: object) -> Response:
+    return Response(json.dumps(body), mimetype="application/json")
+
+
+class EmulatorApp:
+    """Serves the token endpoint, the merged JWKS and the call counter.
+
+    Every other request goes to moto unchanged; a request that carries an
+    `X-Amz-Target` header is counted under its operation name first.
+    """
+
+    def __init__(self, signer: TokenSigner) -> None:
+        self.signer = signer
+        self.calls = CallCounter()
+        self.moto = DomainDispatcherApplication(create_backend_app)
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        adapter = ROUTES.bind_to_environ(environ)
+        try:
+            endpoint, arguments = adapter.match()
+        except HTTPException:
+            self._count(environ)
+            answer: Iterable[bytes] = self.moto(environ, start_response)
+            return answer
+
+        request = Request(environ)
+        response = self._dispatch(str(endpoint), dict(arguments), request)
+        return response(environ, start_response)
+
+    def _dispatch(
+        self, endpoint: str, arguments: dict[str, str], request: Request
+    ) -> Response:
+        if endpoint == "token":
+            return issue_token(request, self.signer)
+        if endpoint == "jwks":
+            return self._jwks(request.environ, arguments.get("pool_id"))
+        if endpoint == "calls":
+            return _json(self.calls.snapshot())
+        if endpoint == "reset":
+            self.calls.reset()
+            return _json({})
+        return _json({"status": "ok"})
+
+    def _count(self, environ: dict[str, Any]) -> None:
+        target: str = environ.get("HTTP_X_AMZ_TARGET", "")
+        if target:
+            self.calls.record(target.removeprefix(TARGET_PREFIX))
+
+    def _jwks(self, environ: dict[str, Any], pool_id: str | None) -> Response:
+        keys = [self.signer.public_jwk(), *self._moto_keys(environ, pool_id)]
+        return _json({"keys": keys})
+
+    def _moto_keys(
+        self, environ: dict[str, Any], pool_id: str | None
+    ) -> list[dict[str, Any]]:
+        """Moto's own key set, which signs the user tokens it issues."""
+        # Moto serves one key set whatever the pool: any well-formed id will do.
+        pool = pool_id or f"{self.signer.region}_emulator"
+        inner = dict(environ, PATH_INFO=f"/{pool}/.well-known/jwks.json")
+        app_iter, status, _ = run_wsgi_app(self.moto, inner)
+        try:
+            body = b"".join(app_iter)
+        finally:
+            close = getattr(app_iter, "close", None)
+            if close is not None:
+                close()
+        if not status.startswith("200"):
+            return []
+        keys: list[dict[str, Any]] = json.loads(body).get("keys", [])
+        return keys
