@@ -4,6 +4,5 @@ pytest_plugins = [
     "testsupport.services",
     "testsupport.names",
     "testsupport.cognito",
-    "testsupport.cognito",
     "testsupport.stack",
 ]
