@@ -19,6 +19,7 @@ from cognito_emulator.oauth import issue_token
 from cognito_emulator.signing import TokenSigner
 
 TARGET_PREFIX: Final = "AWSCognitoIdentityProviderService."
+SIGN_IN_OPERATIONS: Final = frozenset({"AdminInitiateAuth", "InitiateAuth"})
 
 ROUTES: Final = Map(
     [
@@ -56,6 +57,16 @@ def _json(body: object) -> Response:
     return Response(json.dumps(body), mimetype="application/json")
 
 
+def _aws_error(code: str, message: str) -> Response:
+    """An error in the AWS JSON 1.1 protocol, as botocore parses it."""
+    return Response(
+        json.dumps({"__type": code, "message": message}),
+        status=400,
+        headers={"x-amzn-ErrorType": code},
+        mimetype="application/x-amz-json-1.1",
+    )
+
+
 class EmulatorApp:
     """Serves the token endpoint, the merged JWKS and the call counter.
 
@@ -73,13 +84,24 @@ class EmulatorApp:
         try:
             endpoint, arguments = adapter.match()
         except HTTPException:
-            self._count(environ)
-            answer: Iterable[bytes] = self.moto(environ, start_response)
-            return answer
+            return self._to_moto(environ, start_response)
 
         request = Request(environ)
         response = self._dispatch(str(endpoint), dict(arguments), request)
         return response(environ, start_response)
+
+    def _to_moto(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        operation = self._count(environ)
+        try:
+            answer: Iterable[bytes] = self.moto(environ, start_response)
+        except KeyError:
+            # Moto looks refresh tokens up without a default and answers 500
+            # (which botocore retries); Cognito refuses an unknown one outright.
+            if operation not in SIGN_IN_OPERATIONS:
+                raise
+            refused = _aws_error("NotAuthorizedException", "Invalid Refresh Token")
+            return refused(environ, start_response)
+        return answer
 
     def _dispatch(
         self, endpoint: str, arguments: dict[str, str], request: Request
@@ -95,10 +117,13 @@ class EmulatorApp:
             return _json({})
         return _json({"status": "ok"})
 
-    def _count(self, environ: dict[str, Any]) -> None:
+    def _count(self, environ: dict[str, Any]) -> str | None:
         target: str = environ.get("HTTP_X_AMZ_TARGET", "")
-        if target:
-            self.calls.record(target.removeprefix(TARGET_PREFIX))
+        if not target:
+            return None
+        operation = target.removeprefix(TARGET_PREFIX)
+        self.calls.record(operation)
+        return operation
 
     def _jwks(self, environ: dict[str, Any], pool_id: str | None) -> Response:
         keys = [self.signer.public_jwk(), *self._moto_keys(environ, pool_id)]

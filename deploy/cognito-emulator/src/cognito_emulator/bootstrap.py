@@ -91,6 +91,8 @@ def create_pool(endpoint_url: str, region: str, name: str) -> PoolInfo:
             "ALLOW_ADMIN_USER_PASSWORD_AUTH",
             "ALLOW_REFRESH_TOKEN_AUTH",
         ],
+        # Moto puts standard attributes into ID tokens only when listed here.
+        ReadAttributes=["name", "custom:partner_id", "custom:external_user_id"],
     )["UserPoolClient"]
 
     base = endpoint_url.rstrip("/")
