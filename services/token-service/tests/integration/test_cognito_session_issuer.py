@@ -1,5 +1,6 @@
 """CognitoSessionIssuer against the Cognito emulator (moto), counting real calls."""
 
+import asyncio
 import socket
 import time
 import uuid
@@ -107,6 +108,21 @@ async def test_user_missing_from_cognito_is_created_on_demand(
 
     claims = _verified_id_claims(cognito, tokens.id_token)
     assert claims["cognito:username"] == user.pos_user_id
+
+
+async def test_concurrent_first_launches_of_one_user_all_sign_in(
+    cognito: CognitoStack, issuer: CognitoSessionIssuer
+) -> None:
+    """Ten simultaneous first launches of one user each get a session."""
+    user = _user(created=True)
+
+    results = await asyncio.gather(*(issuer.issue(user) for _ in range(10)))
+
+    usernames = {
+        _verified_id_claims(cognito, tokens.id_token)["cognito:username"]
+        for tokens in results
+    }
+    assert usernames == {user.pos_user_id}
 
 
 async def test_issue_survives_a_password_key_rotation(cognito: CognitoStack) -> None:
