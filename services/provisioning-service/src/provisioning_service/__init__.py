@@ -1,0 +1,1 @@
+"""Provisioning service: creates POS users and memberships from redeemed launches."""

@@ -1,0 +1,1 @@
+"""Adapters of the provisioning service: AMQP and CLI in, PostgreSQL out."""

@@ -1,0 +1,1 @@
+"""Inbound adapters: they decode, call one use case, and encode the answer."""

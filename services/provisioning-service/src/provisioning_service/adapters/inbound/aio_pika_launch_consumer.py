@@ -1,0 +1,237 @@
+"""AMQP inbound adapter: consumes `launch.redeemed`, replies with the outcome.
+
+Policy, per message (DESIGN §7.1):
+
+- Undecodable bytes, an unknown schema version, or a launch no retry can fix
+  (`InvalidLaunch`): reject without requeue, so the broker dead-letters it at
+  once. An invalid launch still gets a `ProvisioningRejected` reply so the
+  token service does not wait for its timeout.
+- Any other failure (database down, deadlock, timeout, a bug): republish a
+  copy to the back of the queue with `x-retry-count` + 1 after a short
+  backoff, then ack the original; at `max_retries` the message is
+  dead-lettered instead. A poison message therefore never blocks the queue.
+- Success or rejection: publish the reply to `reply_to` (same
+  `correlation_id`), then ack. The store is idempotent by `jti`, so a
+  redelivery after a crash between commit and ack replies again and writes
+  nothing.
+"""
+
+import asyncio
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any, Final
+
+import aio_pika
+import structlog
+from aio_pika.abc import (
+    AbstractChannel,
+    AbstractConnection,
+    AbstractIncomingMessage,
+    AbstractQueue,
+)
+
+from provisioning_service.adapters.inbound.aio_pika_topology import (
+    declare_launch_queue,
+)
+from provisioning_service.domain.errors import InvalidLaunch, ProvisioningError
+from provisioning_service.domain.launch import (
+    Launch,
+    PartnerId,
+    Provisioned,
+    Rejection,
+)
+from tilt_shared.bus import BusNames
+from tilt_shared.messages import (
+    LaunchRedeemed,
+    MessageDecodeError,
+    ProvisioningRejected,
+    ProvisioningResult,
+    decode_launch_redeemed,
+    encode,
+)
+
+RETRY_HEADER: Final = "x-retry-count"
+BACKOFF_BASE_S: Final = 0.1
+BACKOFF_MAX_S: Final = 2.0
+
+log = structlog.get_logger(__name__)
+
+ProvisionUseCase = Callable[[Launch], Awaitable[Provisioned | Rejection]]
+
+
+class AioPikaLaunchConsumer:
+    """Feeds `launch.redeemed` messages to the provisioning use case."""
+
+    def __init__(
+        self,
+        provision: ProvisionUseCase,
+        names: BusNames,
+        *,
+        prefetch: int = 32,
+        max_retries: int = 5,
+    ) -> None:
+        self._provision = provision
+        self._names = names
+        self._prefetch = prefetch
+        self._max_retries = max_retries
+        self._channel: AbstractChannel | None = None
+        self._queue: AbstractQueue | None = None
+        self._consumer_tag: str | None = None
+        self._in_flight = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    async def start(self, connection: AbstractConnection) -> None:
+        self._channel = await connection.channel(publisher_confirms=True)
+        await self._channel.set_qos(prefetch_count=self._prefetch)
+        self._queue = await declare_launch_queue(self._channel, self._names)
+        self._consumer_tag = await self._queue.consume(self._on_message)
+
+    async def stop(self, grace_s: float = 10.0) -> None:
+        """Stop taking messages, let in-flight ones finish, close the channel."""
+        if self._queue is not None and self._consumer_tag is not None:
+            await self._queue.cancel(self._consumer_tag)
+            self._consumer_tag = None
+        try:
+            await asyncio.wait_for(self._idle.wait(), timeout=grace_s)
+        except TimeoutError:
+            log.warning("consumer_stop_timed_out", count=self._in_flight)
+        if self._channel is not None and not self._channel.is_closed:
+            await self._channel.close()
+
+    async def _on_message(self, message: AbstractIncomingMessage) -> None:
+        self._in_flight += 1
+        self._idle.clear()
+        try:
+            with structlog.contextvars.bound_contextvars(
+                message_id=message.message_id, correlation_id=message.correlation_id
+            ):
+                await self._handle(message)
+        finally:
+            self._in_flight -= 1
+            if self._in_flight == 0:
+                self._idle.set()
+
+    async def _handle(self, message: AbstractIncomingMessage) -> None:
+        try:
+            wire = decode_launch_redeemed(message.body)
+        except MessageDecodeError as exc:
+            await self._dead_letter(message, reason="undecodable", error=str(exc)[:200])
+            return
+        structlog.contextvars.bind_contextvars(correlation_id=wire.jti)
+
+        try:
+            outcome = await self._provision(_launch(wire))
+        except InvalidLaunch as exc:
+            await self._reply(
+                message, ProvisioningRejected(jti=wire.jti, code=exc.code)
+            )
+            await self._dead_letter(message, reason=exc.code, error=str(exc))
+            return
+        except Exception as exc:  # transient or unknown: bounded retries decide
+            await self._retry_or_dead_letter(message, exc)
+            return
+
+        await self._reply(message, _reply(outcome))
+        await message.ack()
+
+    async def _reply(
+        self,
+        message: AbstractIncomingMessage,
+        reply: ProvisioningResult | ProvisioningRejected,
+    ) -> None:
+        if not message.reply_to:
+            log.info("reply_skipped", reason="no_reply_to")
+            return
+        assert self._channel is not None
+        await self._channel.default_exchange.publish(
+            aio_pika.Message(
+                encode(reply),
+                content_type="application/json",
+                correlation_id=message.correlation_id or reply.jti,
+                message_id=uuid.uuid4().hex,
+            ),
+            routing_key=message.reply_to,
+        )
+
+    async def _retry_or_dead_letter(
+        self, message: AbstractIncomingMessage, exc: Exception
+    ) -> None:
+        retries = _retry_count(message.headers)
+        error_type = type(exc).__name__
+        code = exc.code if isinstance(exc, ProvisioningError) else "unexpected"
+        if retries >= self._max_retries:
+            await self._dead_letter(
+                message, reason="retries_exhausted", error_type=error_type, code=code
+            )
+            return
+
+        await asyncio.sleep(min(BACKOFF_BASE_S * 2**retries, BACKOFF_MAX_S))
+        assert self._channel is not None
+        await self._channel.default_exchange.publish(
+            aio_pika.Message(
+                message.body,
+                headers={**message.headers, RETRY_HEADER: retries + 1},
+                content_type=message.content_type,
+                delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+                message_id=message.message_id,
+                correlation_id=message.correlation_id,
+                reply_to=message.reply_to,
+            ),
+            routing_key=self._names.provisioning_queue,
+        )
+        await message.ack()
+        log.warning(
+            "message_requeued",
+            retry_count=retries + 1,
+            error_type=error_type,
+            code=code,
+            exc_info=not isinstance(exc, ProvisioningError),
+        )
+
+    async def _dead_letter(
+        self, message: AbstractIncomingMessage, *, reason: str, **details: Any
+    ) -> None:
+        await message.reject(requeue=False)
+        log.warning(
+            "message_dead_lettered",
+            reason=reason,
+            queue=self._names.provisioning_queue,
+            **details,
+        )
+
+
+def _retry_count(headers: dict[str, Any]) -> int:
+    value = headers.get(RETRY_HEADER, 0)
+    return value if isinstance(value, int) and value >= 0 else 0
+
+
+def _launch(wire: LaunchRedeemed) -> Launch:
+    return Launch(
+        jti=wire.jti,
+        partner_id=PartnerId(wire.partner_id),
+        external_user_id=wire.external_user_id,
+        display_name=wire.display_name,
+        location_id=wire.location_id,
+        role_slug=wire.role_slug,
+        redeemed_at=wire.redeemed_at,
+    )
+
+
+def _reply(
+    outcome: Provisioned | Rejection,
+) -> ProvisioningResult | ProvisioningRejected:
+    if isinstance(outcome, Rejection):
+        return ProvisioningRejected(
+            jti=outcome.jti, code=str(outcome.code), message=outcome.message
+        )
+    return ProvisioningResult(
+        jti=outcome.jti,
+        pos_user_id=outcome.pos_user_id,
+        display_name=outcome.display_name,
+        location_id=outcome.location_id,
+        role_slug=outcome.role_slug,
+        permissions=list(outcome.permissions),
+        user_created=outcome.user_created,
+        membership_created=outcome.membership_created,
+    )

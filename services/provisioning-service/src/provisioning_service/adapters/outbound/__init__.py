@@ -1,0 +1,1 @@
+"""Outbound adapters: PostgreSQL behind the application's ports."""

@@ -1,0 +1,116 @@
+"""PostgreSQL adapters of `DirectoryReader` and `DirectoryAdmin` (DESIGN §7.2).
+
+The directory version lives in the one row of `directory_version_tbl`; every
+change to a partner or a grant bumps it in the same transaction, so a
+snapshot read in one REPEATABLE READ transaction is consistent with its
+version.
+"""
+
+from typing import Final
+
+import asyncpg
+
+from provisioning_service.adapters.outbound.asyncpg_errors import translated
+from provisioning_service.domain.directory import (
+    Directory,
+    PartnerListing,
+    PartnerStatus,
+)
+from provisioning_service.domain.errors import UnknownLocation, UnknownPartner
+
+VERSION_SQL: Final = "SELECT version FROM directory_version_tbl"
+BUMP_SQL: Final = "UPDATE directory_version_tbl SET version = version + 1"
+PARTNERS_SQL: Final = """
+SELECT p.partner_id, p.status,
+       ARRAY(SELECT g.location_id::text FROM partner_location_tbl g
+             WHERE g.partner_id = p.partner_id ORDER BY 1) AS location_ids
+FROM partner_tbl p ORDER BY p.partner_id
+"""
+
+
+class AsyncpgDirectoryReader:
+    """`DirectoryReader` on an asyncpg pool."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+
+    async def read(self) -> Directory:
+        async with (
+            translated("read_directory"),
+            self._pool.acquire() as connection,
+            connection.transaction(isolation="repeatable_read", readonly=True),
+        ):
+            version = await connection.fetchval(VERSION_SQL)
+            rows = await connection.fetch(PARTNERS_SQL)
+        partners = tuple(
+            PartnerListing(
+                partner_id=row["partner_id"],
+                status=PartnerStatus(row["status"]),
+                location_ids=frozenset(row["location_ids"]),
+            )
+            for row in rows
+        )
+        return Directory(version=version, partners=partners)
+
+
+class AsyncpgDirectoryAdmin:
+    """`DirectoryAdmin` on one asyncpg connection (operators' CLI)."""
+
+    def __init__(self, connection: asyncpg.Connection) -> None:
+        self._connection = connection
+
+    async def create_partner(self, partner_id: str, name: str) -> bool:
+        return await self._change(
+            "INSERT INTO partner_tbl (partner_id, name) VALUES ($1, $2) "
+            "ON CONFLICT (partner_id) DO NOTHING RETURNING 1",
+            partner_id,
+            name,
+            bump=True,
+        )
+
+    async def set_partner_status(self, partner_id: str, status: PartnerStatus) -> bool:
+        await self._require("partner_tbl", "partner_id", partner_id)
+        return await self._change(
+            "UPDATE partner_tbl SET status = $2, updated_at = now() "
+            "WHERE partner_id = $1 AND status <> $2 RETURNING 1",
+            partner_id,
+            str(status),
+            bump=True,
+        )
+
+    async def create_location(self, location_id: str, name: str) -> bool:
+        return await self._change(
+            "INSERT INTO location_tbl (location_id, name) VALUES ($1::uuid, $2) "
+            "ON CONFLICT (location_id) DO NOTHING RETURNING 1",
+            location_id,
+            name,
+            bump=False,
+        )
+
+    async def grant(self, partner_id: str, location_id: str) -> bool:
+        await self._require("partner_tbl", "partner_id", partner_id)
+        await self._require("location_tbl", "location_id", location_id)
+        return await self._change(
+            "INSERT INTO partner_location_tbl (partner_id, location_id) "
+            "VALUES ($1, $2::uuid) ON CONFLICT DO NOTHING RETURNING 1",
+            partner_id,
+            location_id,
+            bump=True,
+        )
+
+    async def _change(self, sql: str, *args: object, bump: bool) -> bool:
+        async with translated("directory_change"), self._connection.transaction():
+            changed = await self._connection.fetchval(sql, *args) is not None
+            if changed and bump:
+                await self._connection.execute(BUMP_SQL)
+        return changed
+
+    async def _require(self, table: str, column: str, value: str) -> None:
+        async with translated("directory_lookup"):
+            found = await self._connection.fetchval(
+                f"SELECT 1 FROM {table} WHERE {column}::text = $1",  # noqa: S608 -- constant names
+                value,
+            )
+        if found is None:
+            error = UnknownPartner if table == "partner_tbl" else UnknownLocation
+            raise error(f"no {column} {value!r}")

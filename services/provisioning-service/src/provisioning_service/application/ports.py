@@ -1,0 +1,57 @@
+"""Ports the provisioning use cases depend on; adapters implement them.
+
+Every port raises only the errors named in its docstring; adapters translate
+driver errors (asyncpg) with `raise ... from`.
+"""
+
+from typing import Protocol
+
+from provisioning_service.domain.directory import Directory, PartnerStatus
+from provisioning_service.domain.launch import Launch, Provisioned, Rejection
+
+
+class ProvisioningStore(Protocol):
+    """Creates or finds the POS user and membership of one launch.
+
+    One transaction per call, idempotent by `jti`: a `jti` already processed
+    returns the stored result and writes nothing, so redeliveries and
+    concurrent duplicates get the same answer. The user is created on the
+    first launch of (partner, external user id) and the membership on the
+    first launch at a location; later launches never change the role, and
+    change the display name only for partners that opted in. An unknown
+    partner, a location not granted, or a suspended partner returns a
+    `Rejection` and writes nothing. Raises `StoreUnavailable` on a transient
+    database failure and `InvalidLaunch` when the database refuses the data.
+    """
+
+    async def provision(self, launch: Launch) -> Provisioned | Rejection: ...
+
+
+class DirectoryReader(Protocol):
+    """Reads every partner with its status and grants, at one version.
+
+    The version and the partners come from one consistent snapshot. Raises
+    `StoreUnavailable` on a database failure.
+    """
+
+    async def read(self) -> Directory: ...
+
+
+class DirectoryAdmin(Protocol):
+    """Operators' changes to partners, locations and grants.
+
+    Every method is idempotent and returns whether it changed anything; each
+    change bumps the directory version in the same transaction. Raises
+    `UnknownPartner` / `UnknownLocation` for a missing reference and
+    `StoreUnavailable` on a database failure.
+    """
+
+    async def create_partner(self, partner_id: str, name: str) -> bool: ...
+
+    async def set_partner_status(
+        self, partner_id: str, status: PartnerStatus
+    ) -> bool: ...
+
+    async def create_location(self, location_id: str, name: str) -> bool: ...
+
+    async def grant(self, partner_id: str, location_id: str) -> bool: ...

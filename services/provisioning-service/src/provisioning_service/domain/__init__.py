@@ -1,0 +1,1 @@
+"""The provisioning domain: launches, outcomes, rejections. Standard library only."""
