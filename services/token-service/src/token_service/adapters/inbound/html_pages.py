@@ -1,0 +1,79 @@
+"""The browser pages: short, plain, accessible HTML with one shared stylesheet.
+
+Every value is escaped; no page ever carries a launch token except the
+continue form, which sends it in a POST body, never in a URL.
+"""
+
+from collections.abc import Iterable
+from html import escape
+from typing import Final
+
+STYLESHEET: Final = """\
+body{font-family:system-ui,sans-serif;max-width:36rem;margin:3rem auto;padding:0 1rem;
+line-height:1.5;color:#1b1b1b;background:#fff}
+h1{font-size:1.5rem}
+.code{font-family:monospace;color:#555}
+button{font-size:1rem;padding:.5rem 1rem}
+"""
+NEW_LINK: Final = "Ask your back-office system for a new link."
+
+
+def _page(title: str, body: str) -> str:
+    return (
+        '<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{escape(title)}</title>"
+        '<link rel="stylesheet" href="/static/pos.css"></head>'
+        f"<body><main>{body}</main></body></html>\n"
+    )
+
+
+def message_page(heading: str, lines: Iterable[str], code: str | None = None) -> str:
+    """A page that says what happened, what to do, and the stable code."""
+    text = "".join(f"<p>{escape(line)}</p>" for line in lines)
+    shown = f'<p class="code">Code: {escape(code)}</p>' if code else ""
+    return _page(heading, f"<h1>{escape(heading)}</h1>{text}{shown}")
+
+
+def continue_page(token: str) -> str:
+    """Shown to link previews and prefetchers: only a human's click redeems."""
+    body = (
+        "<h1>Continue to Tilt POS</h1>"
+        "<p>Select the button to sign in to the Tilt POS.</p>"
+        '<form method="post" action="/launch">'
+        f'<input type="hidden" name="token" value="{escape(token, quote=True)}">'
+        '<button type="submit">Continue to Tilt POS</button></form>'
+    )
+    return _page("Continue to Tilt POS", body)
+
+
+def sale_page(
+    display_name: str,
+    location_id: str,
+    role_slug: str,
+    permissions: Iterable[str],
+    csrf_token: str,
+) -> str:
+    items = "".join(f"<li>{escape(p)}</li>" for p in permissions)
+    body = (
+        "<h1>Sale</h1>"
+        f'<p>Signed in as <strong id="display-name">{escape(display_name)}'
+        "</strong>.</p>"
+        "<dl>"
+        f'<dt>Location</dt><dd id="location">{escape(location_id)}</dd>'
+        f'<dt>Role</dt><dd id="role">{escape(role_slug)}</dd>'
+        "</dl>"
+        f'<h2>Permissions</h2><ul id="permissions">{items}</ul>'
+        '<form method="post" action="/logout">'
+        '<input type="hidden" name="csrf_token" '
+        f'value="{escape(csrf_token, quote=True)}">'
+        '<button type="submit">Sign out</button></form>'
+    )
+    return _page("Tilt POS: sale", body)
+
+
+def signed_out_page() -> str:
+    return message_page(
+        "You are signed out",
+        ["Open a new launch link from your back-office system to sign in again."],
+    )

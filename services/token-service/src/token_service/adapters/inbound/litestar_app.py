@@ -1,0 +1,90 @@
+"""The Litestar app: routes, security headers, request ids, last-resort errors."""
+
+import uuid
+from collections.abc import Callable, Sequence
+from contextlib import AbstractAsyncContextManager
+from typing import Any, Final
+
+import structlog
+from litestar import Litestar, Request, Response, get
+from litestar.exceptions import HTTPException
+
+from token_service.adapters.inbound import html_pages
+from token_service.adapters.inbound.http_errors import NO_STORE, problem
+from token_service.adapters.inbound.litestar_browser_pages import BROWSER_ROUTES, html
+from token_service.adapters.inbound.litestar_partner_api import create_launch_token
+from token_service.adapters.inbound.use_cases import use_cases
+
+SECURITY_HEADERS: Final = {
+    "Cache-Control": "no-store",
+    "Referrer-Policy": "no-referrer",
+    "Content-Security-Policy": (
+        "default-src 'none'; style-src 'self'; form-action 'self'; "
+        "base-uri 'none'; frame-ancestors 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+}
+log = structlog.get_logger(__name__)
+Lifespan = Callable[[Litestar], AbstractAsyncContextManager[None]]
+
+
+@get("/healthz")
+async def healthz() -> Response[dict[str, str]]:
+    return Response({"status": "ok"}, headers=NO_STORE)
+
+
+@get("/readyz")
+async def readyz(request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
+    checks = await use_cases(request).readiness()
+    ready = all(checks.values())
+    body = {"status": "ready" if ready else "not_ready", "checks": checks}
+    return Response(body, status_code=200 if ready else 503, headers=NO_STORE)
+
+
+async def _bind_request(request: Request[Any, Any, Any]) -> None:
+    structlog.contextvars.clear_contextvars()
+    structlog.contextvars.bind_contextvars(
+        service="token-service", request_id=uuid.uuid4().hex
+    )
+
+
+async def _secure(response: Response[Any]) -> Response[Any]:
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
+    return response
+
+
+def _is_api(request: Request[Any, Any, Any]) -> bool:
+    return request.url.path.startswith("/pos/")
+
+
+def _http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    status = exc.status_code
+    if _is_api(request):
+        return problem(status, f"http_{status}", str(exc.detail))
+    page = html_pages.message_page("Request not accepted", [str(exc.detail)])
+    return html(page, status)
+
+
+def _unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    log.error("request_failed", error_type=type(exc).__name__, path=request.url.path)
+    if _is_api(request):
+        return problem(500, "internal_error", "an unexpected error occurred")
+    page = html_pages.message_page(
+        "Something went wrong", ["Try again in a moment."], "internal_error"
+    )
+    return html(page, 500)
+
+
+def build_litestar(lifespan: Sequence[Lifespan] = ()) -> Litestar:
+    """The app; `lifespan` builds the use cases and sets `app.state.use_cases`."""
+    return Litestar(
+        route_handlers=[healthz, readyz, create_launch_token, *BROWSER_ROUTES],
+        lifespan=list(lifespan),
+        before_request=_bind_request,
+        after_request=_secure,
+        exception_handlers={HTTPException: _http_error, Exception: _unexpected},
+        debug=False,
+        logging_config=None,
+    )

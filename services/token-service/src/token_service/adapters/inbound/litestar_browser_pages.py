@@ -1,0 +1,211 @@
+"""Browser routes: open a launch link, the sale page, sign-out (DESIGN §6, §10).
+
+Handlers translate only: read the cookie or form, call one use case, render
+a page. The token never appears in a page, a redirect target or a log line.
+"""
+
+from typing import Any, Final
+from urllib.parse import parse_qs
+
+import structlog
+from litestar import Request, Response, get, post, route
+from litestar.datastructures import Cookie
+from litestar.enums import HttpMethod
+
+from token_service.adapters.inbound import html_pages
+from token_service.adapters.inbound.http_errors import status_of
+from token_service.adapters.inbound.prefetch import is_prefetch
+from token_service.adapters.inbound.use_cases import UseCases, use_cases
+from token_service.domain.errors import (
+    CsrfRejected,
+    LaunchTokenInvalid,
+    ProvisioningRejected,
+    TokenServiceError,
+)
+from token_service.domain.session import SESSION_LIFETIME
+
+SESSION_COOKIE: Final = "tilt_pos_session"
+MAX_FORM_BYTES: Final = 16 * 1024
+HTML: Final = "text/html; charset=utf-8"
+log = structlog.get_logger(__name__)
+
+
+def html(
+    content: str, status: int = 200, headers: dict[str, str] | None = None
+) -> Response[str]:
+    return Response(
+        content=content, status_code=status, media_type=HTML, headers=headers
+    )
+
+
+def redirect(location: str) -> Response[str]:
+    return Response(content="", status_code=303, headers={"Location": location})
+
+
+def error_page(error: TokenServiceError) -> Response[str]:
+    """The outcome page of a failed redemption or sign-out, with its code."""
+    status = status_of(error)
+    code = error.code
+    if isinstance(error, ProvisioningRejected):
+        code = error.rejection_code
+        lines = [
+            "The Tilt POS cannot sign you in with this link.",
+            "Ask your back-office administrator to check your access.",
+        ]
+        heading = "Sign-in refused"
+    elif status == 503:
+        heading = "Tilt POS is briefly unavailable"
+        lines = ["Nothing was used up: this same link can be retried in a moment."]
+    elif code == "launch_token_used":
+        heading = "This link was already used"
+        lines = ["Each launch link works once.", html_pages.NEW_LINK]
+    elif code == "launch_token_expired":
+        heading = "This link has expired"
+        lines = ["Launch links work for a few minutes only.", html_pages.NEW_LINK]
+    elif isinstance(error, CsrfRejected):
+        heading = "Sign-out not accepted"
+        lines = ["Use the sign-out button on the sale page."]
+    else:
+        heading = "This link is not valid"
+        lines = ["The link is incomplete or was changed.", html_pages.NEW_LINK]
+    headers = {"Retry-After": "5"} if status == 503 else None
+    return html(html_pages.message_page(heading, lines, code), status, headers)
+
+
+def _session_cookie(app: UseCases, session_id: str) -> Cookie:
+    return Cookie(
+        key=SESSION_COOKIE,
+        value=session_id,
+        max_age=int(SESSION_LIFETIME.total_seconds()),
+        path="/",
+        httponly=True,
+        samesite="lax",
+        secure=app.cookie_secure,
+    )
+
+
+def _cleared_cookie(app: UseCases) -> Cookie:
+    return Cookie(
+        key=SESSION_COOKIE,
+        value="",
+        max_age=0,
+        path="/",
+        httponly=True,
+        samesite="lax",
+        secure=app.cookie_secure,
+    )
+
+
+def _cross_site(app: UseCases, request: Request[Any, Any, Any]) -> bool:
+    origin = request.headers.get("origin")
+    if origin is not None and origin.rstrip("/") != app.public_origin:
+        return True
+    return request.headers.get("sec-fetch-site", "") == "cross-site"
+
+
+async def _form(request: Request[Any, Any, Any]) -> dict[str, str]:
+    body = await request.body()
+    fields = parse_qs(body.decode("utf-8", "replace"), max_num_fields=8)
+    return {name: values[0] for name, values in fields.items()}
+
+
+async def _redeem(request: Request[Any, Any, Any], token: str) -> Response[str]:
+    app = use_cases(request)
+    try:
+        outcome = await app.redeem.execute(token, request.cookies.get(SESSION_COOKIE))
+    except TokenServiceError as error:
+        reason = getattr(error, "rejection_code", error.code)
+        log.warning("launch_token_rejected", reason=reason)
+        return error_page(error)
+    response = redirect("/sale")
+    if outcome.new_session is not None:
+        response.set_cookie(_session_cookie(app, outcome.new_session.session_id))
+    return response
+
+
+@get("/launch")
+async def open_launch_link(
+    request: Request[Any, Any, Any], token: str | None = None
+) -> Response[str]:
+    if not token:
+        return error_page(LaunchTokenInvalid())
+    if is_prefetch(request.headers):
+        log.info("launch_preview_answered", user_agent_kind="preview")
+        return html(html_pages.continue_page(token))
+    return await _redeem(request, token)
+
+
+@post("/launch", request_max_body_size=MAX_FORM_BYTES)
+async def continue_launch(request: Request[Any, Any, Any]) -> Response[str]:
+    if _cross_site(use_cases(request), request):
+        return error_page(LaunchTokenInvalid())
+    token = (await _form(request)).get("token")
+    if not token:
+        return error_page(LaunchTokenInvalid())
+    return await _redeem(request, token)
+
+
+@route("/launch", http_method=[HttpMethod.HEAD, HttpMethod.OPTIONS])
+async def probe_launch_link(request: Request[Any, Any, Any]) -> Response[str]:
+    """Link checkers probe with HEAD or OPTIONS: answer, never redeem."""
+    return Response(
+        content="", status_code=204, headers={"Allow": "GET, POST, HEAD, OPTIONS"}
+    )
+
+
+@get("/sale")
+async def sale(request: Request[Any, Any, Any]) -> Response[str]:
+    app = use_cases(request)
+    try:
+        session = await app.view_sale.execute(request.cookies.get(SESSION_COOKIE))
+    except TokenServiceError as error:
+        return error_page(error)
+    if session is None:
+        response = redirect("/signed-out")
+        if SESSION_COOKIE in request.cookies:
+            response.set_cookie(_cleared_cookie(app))
+        return response
+    page = html_pages.sale_page(
+        session.display_name,
+        session.location_id,
+        session.role_slug,
+        session.permissions,
+        session.csrf_token,
+    )
+    return html(page)
+
+
+@post("/logout", request_max_body_size=MAX_FORM_BYTES)
+async def logout(request: Request[Any, Any, Any]) -> Response[str]:
+    app = use_cases(request)
+    if _cross_site(app, request):
+        return error_page(CsrfRejected())
+    csrf_token = (await _form(request)).get("csrf_token", "")
+    try:
+        await app.sign_out.execute(request.cookies.get(SESSION_COOKIE), csrf_token)
+    except TokenServiceError as error:
+        return error_page(error)
+    response = redirect("/signed-out")
+    response.set_cookie(_cleared_cookie(app))
+    return response
+
+
+@get("/signed-out")
+async def signed_out() -> Response[str]:
+    return html(html_pages.signed_out_page())
+
+
+@get("/static/pos.css")
+async def stylesheet() -> Response[str]:
+    return Response(content=html_pages.STYLESHEET, media_type="text/css; charset=utf-8")
+
+
+BROWSER_ROUTES: Final = [
+    open_launch_link,
+    continue_launch,
+    probe_launch_link,
+    sale,
+    logout,
+    signed_out,
+    stylesheet,
+]

@@ -1,0 +1,104 @@
+"""The partner API: `POST /pos/v1/launch-tokens` (DESIGN §3). Decode, mint, encode."""
+
+from typing import Any, Final
+
+import msgspec
+from litestar import Request, Response, post
+
+from token_service.adapters.inbound.http_errors import (
+    NO_STORE,
+    FieldProblem,
+    problem,
+    problem_of,
+)
+from token_service.adapters.inbound.use_cases import use_cases
+from token_service.application.mint_launch import LaunchRequestFields
+from token_service.domain.errors import TokenServiceError
+
+MAX_BODY_BYTES: Final = 16 * 1024
+JSON_TYPES: Final = ("application/json",)
+
+
+class LaunchTokenRequest(msgspec.Struct, forbid_unknown_fields=True):
+    """The body as sent; types are checked field by field by the domain."""
+
+    external_user_id: Any = None
+    display_name: Any = None
+    location_id: Any = None
+    role_slug: Any = None
+
+
+class LaunchTokenCreated(msgspec.Struct, frozen=True):
+    launch_url: str
+    expires_at: str
+
+
+_decoder: Final = msgspec.json.Decoder(LaunchTokenRequest)
+
+
+def _is_json(content_type: str) -> bool:
+    media = content_type.split(";", 1)[0].strip().lower()
+    return media in JSON_TYPES or (
+        media.startswith("application/") and media.endswith("+json")
+    )
+
+
+@post("/pos/v1/launch-tokens", request_max_body_size=MAX_BODY_BYTES + 1)
+async def create_launch_token(request: Request[Any, Any, Any]) -> Response[bytes]:
+    app = use_cases(request)
+    try:
+        partner_id = await app.authenticator.authenticate(
+            request.headers.get("authorization")
+        )
+    except TokenServiceError as error:
+        return problem_of(error)
+
+    if not _is_json(request.headers.get("content-type", "")):
+        return problem(415, "unsupported_media_type", "expected application/json")
+    body = await request.body()
+    if len(body) > MAX_BODY_BYTES:
+        return problem(
+            413, "body_too_large", f"expected at most {MAX_BODY_BYTES} bytes"
+        )
+    try:
+        fields = _decoder.decode(body)
+    except msgspec.ValidationError as exc:
+        return _shape_problem(str(exc))
+    except msgspec.DecodeError:
+        return problem(400, "malformed_json", "expected a JSON object")
+
+    try:
+        minted = await app.mint.execute(
+            partner_id,
+            LaunchRequestFields(
+                external_user_id=fields.external_user_id,
+                display_name=fields.display_name,
+                location_id=fields.location_id,
+                role_slug=fields.role_slug,
+            ),
+        )
+    except TokenServiceError as error:
+        return problem_of(error)
+    created = LaunchTokenCreated(
+        launch_url=minted.launch_url,
+        expires_at=minted.expires_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+    )
+    return Response(
+        content=msgspec.json.encode(created),
+        status_code=201,
+        media_type="application/json",
+        headers=NO_STORE,
+    )
+
+
+def _shape_problem(message: str) -> Response[bytes]:
+    """A body of the wrong shape (unknown field, not an object): 422 with the field."""
+    field = "body"
+    if "unknown field `" in message:
+        field = message.split("unknown field `", 1)[1].split("`", 1)[0]
+    return problem(
+        422,
+        "validation_failed",
+        "expected a launch request object with known fields only",
+        [FieldProblem(field, message)],
+    )

@@ -1,0 +1,98 @@
+"""Use case: a partner asks for a launch link (DESIGN §3.2, §4)."""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from urllib.parse import urlencode
+
+import structlog
+
+from token_service.application.launch_ports import (
+    Clock,
+    IdGenerator,
+    LaunchLedger,
+    LaunchTokens,
+    PartnerDirectory,
+)
+from token_service.application.ports import DependencyUnavailable
+from token_service.domain.errors import ServiceUnavailable
+from token_service.domain.launch import validate_launch_request
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class MintedLaunch:
+    launch_url: str
+    expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class LaunchRequestFields:
+    """The request body as decoded, not yet validated."""
+
+    external_user_id: object
+    display_name: object
+    location_id: object
+    role_slug: object
+
+
+class MintLaunch:
+    """Validate, check the grant, store the record, then sign: in that order.
+
+    Raises `ValidationFailed`, `LocationNotPermitted`, `PartnerSuspended` or
+    `ServiceUnavailable`.
+    """
+
+    def __init__(
+        self,
+        ledger: LaunchLedger,
+        tokens: LaunchTokens,
+        directory: PartnerDirectory,
+        clock: Clock,
+        ids: IdGenerator,
+        public_base_url: str,
+        ttl_s: int,
+    ) -> None:
+        self._ledger = ledger
+        self._tokens = tokens
+        self._directory = directory
+        self._clock = clock
+        self._ids = ids
+        self._launch_base = public_base_url.rstrip("/") + "/launch"
+        self._ttl = timedelta(seconds=ttl_s)
+
+    async def execute(
+        self, partner_id: str, fields: LaunchRequestFields
+    ) -> MintedLaunch:
+        details = validate_launch_request(
+            partner_id,
+            fields.external_user_id,
+            fields.display_name,
+            fields.location_id,
+            fields.role_slug,
+        )
+
+        try:
+            await self._directory.check(partner_id, details.location_id)
+        except DependencyUnavailable as exc:
+            raise ServiceUnavailable() from exc
+
+        now = self._clock.now()
+        issued_at = now.replace(microsecond=0)
+        expires_at = issued_at + self._ttl
+        jti = self._ids.new_jti()
+        try:
+            await self._ledger.store(jti, details, expires_at, now)
+        except DependencyUnavailable as exc:
+            raise ServiceUnavailable() from exc
+
+        token = self._tokens.sign(jti, issued_at, expires_at)
+        log.info(
+            "launch_token_minted",
+            correlation_id=jti,
+            partner_id=partner_id,
+            location_id=details.location_id,
+            role_slug=details.role_slug,
+        )
+        url = f"{self._launch_base}?{urlencode({'token': token})}"
+        return MintedLaunch(launch_url=url, expires_at=expires_at)

@@ -1,0 +1,200 @@
+"""Use case: a browser opens a launch link (DESIGN §6), at most one session per link."""
+
+from collections.abc import Awaitable
+from dataclasses import dataclass
+from typing import TypeVar
+
+import structlog
+
+from token_service.application.launch_ports import (
+    ClaimRefused,
+    Clock,
+    IdGenerator,
+    LaunchLedger,
+    LaunchTokens,
+    SessionStore,
+)
+from token_service.application.ports import (
+    DependencyUnavailable,
+    RedemptionBus,
+    SessionIssuer,
+)
+from token_service.domain.errors import (
+    LaunchTokenUsed,
+    ProvisioningRejected,
+    ServiceUnavailable,
+)
+from token_service.domain.launch import LaunchDetails
+from token_service.domain.provisioning import ProvisioningRejection, RedeemedLaunch
+from token_service.domain.session import SESSION_LIFETIME, BrowserSession
+
+log = structlog.get_logger(__name__)
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Redeemed:
+    """The browser goes to /sale; `new_session` is None when it already holds one."""
+
+    new_session: BrowserSession | None
+
+
+class RedeemLaunch:
+    """Verify, claim, provision, sign in, then complete; release on our own failures.
+
+    Raises `LaunchTokenInvalid`, `LaunchTokenExpired`, `LaunchTokenUsed`,
+    `ProvisioningRejected` or `ServiceUnavailable` (the same link can be retried).
+    """
+
+    def __init__(
+        self,
+        tokens: LaunchTokens,
+        ledger: LaunchLedger,
+        bus: RedemptionBus,
+        issuer: SessionIssuer,
+        sessions: SessionStore,
+        clock: Clock,
+        ids: IdGenerator,
+        provisioning_timeout_s: float,
+    ) -> None:
+        self._tokens = tokens
+        self._ledger = ledger
+        self._bus = bus
+        self._issuer = issuer
+        self._sessions = sessions
+        self._clock = clock
+        self._ids = ids
+        self._timeout_s = provisioning_timeout_s
+
+    async def execute(self, token: str, current_session_id: str | None) -> Redeemed:
+        verified = self._tokens.verify(token, self._clock.now())
+        jti = verified.jti
+        structlog.contextvars.bind_contextvars(correlation_id=jti)
+
+        current = await self._current_session(current_session_id)
+        if current is not None and current.jti == jti:
+            log.info("launch_token_reopened", outcome="existing_session")
+            return Redeemed(new_session=None)
+
+        owner = self._ids.new_owner()
+        claimed = await self._guard(self._ledger.claim(jti, owner, self._clock.now()))
+        if isinstance(claimed, ClaimRefused):
+            raise LaunchTokenUsed()
+
+        try:
+            session = await self._sign_in(jti, owner, claimed)
+        except DependencyUnavailable as exc:
+            await self._release(jti, owner)
+            log.error(
+                "launch_redemption_failed",
+                dependency=exc.dependency,
+                outcome="released",
+            )
+            raise ServiceUnavailable() from exc
+
+        log.info("launch_token_redeemed", pos_user_id=session.pos_user_id)
+        await self._revoke(current, session)
+        return Redeemed(new_session=session)
+
+    async def _sign_in(
+        self, jti: str, owner: str, details: LaunchDetails
+    ) -> BrowserSession:
+        now = self._clock.now()
+        launch = RedeemedLaunch(
+            jti=jti,
+            partner_id=details.partner_id,
+            external_user_id=details.external_user_id,
+            display_name=details.display_name,
+            location_id=details.location_id,
+            role_slug=details.role_slug,
+            redeemed_at=now,
+        )
+        result = await self._bus.provision(launch, self._timeout_s)
+        if isinstance(result, ProvisioningRejection):
+            # The link cannot help any more: burn it rather than let it be retried.
+            await self._ledger.complete(jti, owner, "")
+            raise ProvisioningRejected(result.code, result.message or None)
+
+        tokens = await self._issuer.issue(result)
+        now = self._clock.now()
+        session = BrowserSession(
+            session_id=self._ids.new_session_id(),
+            csrf_token=self._ids.new_csrf_token(),
+            pos_user_id=result.pos_user_id,
+            partner_id=result.partner_id,
+            external_user_id=result.external_user_id,
+            location_id=result.location_id,
+            role_slug=result.role_slug,
+            permissions=result.permissions,
+            display_name=result.display_name,
+            jti=jti,
+            tokens=tokens,
+            tokens_expire_at=now,
+            created_at=now,
+            expires_at=now + SESSION_LIFETIME,
+        ).with_tokens(tokens, now)
+        await self._sessions.save(session, now)
+
+        try:
+            completed = await self._ledger.complete(jti, owner, session.session_id)
+        except DependencyUnavailable:
+            await self._discard(session)
+            raise
+        if not completed:
+            # Our lease ran out and another request took the link over.
+            await self._discard(session)
+            raise LaunchTokenUsed()
+        log.info(
+            "session_issued",
+            pos_user_id=session.pos_user_id,
+            location_id=session.location_id,
+            role_slug=session.role_slug,
+            user_created=result.user_created,
+            membership_created=result.membership_created,
+        )
+        return session
+
+    async def _current_session(self, session_id: str | None) -> BrowserSession | None:
+        if not session_id:
+            return None
+        session = await self._guard(self._sessions.get(session_id))
+        if session is None or not session.is_live(self._clock.now()):
+            return None
+        return session
+
+    async def _revoke(
+        self, previous: BrowserSession | None, current: BrowserSession
+    ) -> None:
+        """Sign out the session this browser held before (shared terminals)."""
+        if previous is None:
+            return
+        try:
+            await self._sessions.delete(previous.session_id)
+            # A global sign-out of the same user would kill the new tokens too.
+            if previous.pos_user_id != current.pos_user_id:
+                await self._issuer.sign_out(previous.pos_user_id)
+        except DependencyUnavailable as exc:
+            log.warning("session_revoke_failed", dependency=exc.dependency)
+            return
+        log.info("session_revoked", pos_user_id=previous.pos_user_id, reason="replaced")
+
+    async def _discard(self, session: BrowserSession) -> None:
+        try:
+            await self._sessions.delete(session.session_id)
+        except DependencyUnavailable as exc:
+            log.error("session_discard_failed", dependency=exc.dependency)
+
+    async def _release(self, jti: str, owner: str) -> None:
+        try:
+            await self._ledger.release(jti, owner)
+        except DependencyUnavailable as exc:
+            # The lease runs out on its own; the link becomes claimable again then.
+            log.error("launch_release_failed", dependency=exc.dependency)
+
+    @staticmethod
+    async def _guard(step: Awaitable[T]) -> T:
+        try:
+            return await step
+        except DependencyUnavailable as exc:
+            log.error("launch_redemption_failed", dependency=exc.dependency)
+            raise ServiceUnavailable() from exc

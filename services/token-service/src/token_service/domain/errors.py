@@ -1,0 +1,100 @@
+"""The token service's flat error tree: one class per outcome, each with a stable code.
+
+HTTP status codes live in one table at the inbound boundary, not here.
+"""
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+
+@dataclass(frozen=True, slots=True)
+class FieldError:
+    """One invalid request field and what was expected of it."""
+
+    field: str
+    message: str
+
+
+class TokenServiceError(Exception):
+    """Base of every expected failure; `code` is stable and shown to callers."""
+
+    code: ClassVar[str] = "token_service_error"
+    default_message: ClassVar[str] = "the request could not be completed"
+
+    def __init__(self, message: str | None = None) -> None:
+        self.message = message or self.default_message
+        super().__init__(self.message)
+
+
+class LaunchTokenInvalid(TokenServiceError):
+    code = "launch_token_invalid"
+    default_message = (
+        "expected a launch link issued by Tilt POS; this one is malformed or forged"
+    )
+
+
+class LaunchTokenExpired(TokenServiceError):
+    code = "launch_token_expired"
+    default_message = "expected a link opened within its validity; this one expired"
+
+
+class LaunchTokenUsed(TokenServiceError):
+    code = "launch_token_used"
+    default_message = (
+        "this launch link was already used; ask your back-office system for a new link"
+    )
+
+
+class LocationNotPermitted(TokenServiceError):
+    code = "location_not_permitted"
+    default_message = "expected a location granted to this partner"
+
+
+class PartnerSuspended(TokenServiceError):
+    code = "partner_suspended"
+    default_message = "expected an active partner; this partner is suspended"
+
+
+class ValidationFailed(TokenServiceError):
+    code = "validation_failed"
+    default_message = "expected a valid launch request; some fields are invalid"
+
+    def __init__(self, errors: tuple[FieldError, ...]) -> None:
+        super().__init__()
+        self.errors = errors
+
+
+class InvalidToken(TokenServiceError):
+    code = "invalid_token"
+    default_message = "expected a valid bearer access token"
+
+
+class InsufficientScope(TokenServiceError):
+    code = "insufficient_scope"
+    default_message = "expected an access token with the launch scope"
+
+
+class ServiceUnavailable(TokenServiceError):
+    code = "service_unavailable"
+    default_message = "a dependency is unavailable; retry in a moment"
+
+
+class ProvisioningRejected(TokenServiceError):
+    """Provisioning refused the launch; `code` is the one provisioning sent."""
+
+    code = "provisioning_rejected"
+    default_message = "the POS refused this launch"
+
+    def __init__(self, rejection_code: str, message: str | None = None) -> None:
+        super().__init__(message)
+        self.rejection_code = rejection_code
+
+
+class RateLimited(TokenServiceError):
+    code = "rate_limited"
+    default_message = "too many requests; retry later"
+
+
+class CsrfRejected(TokenServiceError):
+    code = "csrf_rejected"
+    default_message = "expected the sign-out form of this session; the request was not"

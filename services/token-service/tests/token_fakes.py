@@ -1,0 +1,262 @@
+"""In-memory fakes of the token service's ports, for unit tests and the contract suite."""
+
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from itertools import count
+from typing import Literal
+
+from token_service.application.launch_ports import ClaimRefused
+from token_service.application.ports import DependencyUnavailable
+from token_service.domain.errors import (
+    InsufficientScope,
+    InvalidToken,
+    LocationNotPermitted,
+    PartnerSuspended,
+)
+from token_service.domain.identity import CognitoTokens
+from token_service.domain.launch import LaunchDetails
+from token_service.domain.provisioning import (
+    ProvisionedUser,
+    ProvisioningRejection,
+    RedeemedLaunch,
+)
+from token_service.domain.session import BrowserSession
+
+LEASE = timedelta(seconds=30)
+PURGE_AFTER = timedelta(seconds=60)
+CASHIER_PERMISSIONS = ("pos.order.read", "pos.order.create")
+
+
+class FixedClock:
+    """A clock that moves only when told to."""
+
+    def __init__(self, now: datetime | None = None) -> None:
+        self.current = now or datetime(2026, 5, 12, 10, 30, tzinfo=UTC)
+
+    def now(self) -> datetime:
+        return self.current
+
+    def advance(self, seconds: float) -> None:
+        self.current += timedelta(seconds=seconds)
+
+
+class SequentialIds:
+    """Predictable ids, distinct per call, in the formats the real ones use."""
+
+    def __init__(self) -> None:
+        self._next = count(1)
+
+    def _id(self, kind: str) -> str:
+        return f"{kind}-{next(self._next):06d}"
+
+    def new_jti(self) -> str:
+        return self._id("jti")
+
+    def new_owner(self) -> str:
+        return self._id("owner")
+
+    def new_session_id(self) -> str:
+        return self._id("session")
+
+    def new_csrf_token(self) -> str:
+        return self._id("csrf")
+
+
+@dataclass
+class _Record:
+    details: LaunchDetails
+    purge_at: datetime
+    state: Literal["minted", "claimed", "redeemed"] = "minted"
+    owner: str | None = None
+    lease_until: datetime | None = None
+    session_id: str | None = None
+
+
+class InMemoryLaunchLedger:
+    """`LaunchLedger` in a dict; `failing` makes every call raise like a dead Redis."""
+
+    def __init__(self) -> None:
+        self.records: dict[str, _Record] = {}
+        self.failing = False
+        self.calls: list[str] = []
+
+    def _check(self, name: str) -> None:
+        self.calls.append(name)
+        if self.failing:
+            raise DependencyUnavailable("redis", "fake outage")
+
+    async def store(
+        self, jti: str, details: LaunchDetails, expires_at: datetime, now: datetime
+    ) -> None:
+        self._check("store")
+        self.records[jti] = _Record(details, purge_at=expires_at + PURGE_AFTER)
+
+    async def claim(
+        self, jti: str, owner: str, now: datetime
+    ) -> LaunchDetails | ClaimRefused:
+        self._check("claim")
+        record = self.records.get(jti)
+        if record is None or now >= record.purge_at:
+            self.records.pop(jti, None)
+            return ClaimRefused("unknown")
+        lease_over = record.lease_until is not None and now >= record.lease_until
+        if record.state == "minted" or (record.state == "claimed" and lease_over):
+            record.state, record.owner = "claimed", owner
+            record.lease_until = now + LEASE
+            return record.details
+        return ClaimRefused("used")
+
+    async def release(self, jti: str, owner: str) -> bool:
+        self._check("release")
+        record = self.records.get(jti)
+        if record is None or record.state != "claimed" or record.owner != owner:
+            return False
+        record.state, record.owner, record.lease_until = "minted", None, None
+        return True
+
+    async def complete(self, jti: str, owner: str, session_id: str) -> bool:
+        self._check("complete")
+        record = self.records.get(jti)
+        if record is None or record.state != "claimed" or record.owner != owner:
+            return False
+        record.state, record.session_id = "redeemed", session_id
+        return True
+
+
+class InMemorySessionStore:
+    """`SessionStore` in a dict, forgetting sessions at `expires_at` of the clock."""
+
+    def __init__(self, clock: FixedClock) -> None:
+        self.sessions: dict[str, BrowserSession] = {}
+        self.failing = False
+        self._clock = clock
+
+    async def save(self, session: BrowserSession, now: datetime) -> None:
+        if self.failing:
+            raise DependencyUnavailable("redis", "fake outage")
+        self.sessions[session.session_id] = session
+
+    async def get(self, session_id: str) -> BrowserSession | None:
+        if self.failing:
+            raise DependencyUnavailable("redis", "fake outage")
+        session = self.sessions.get(session_id)
+        if session is None or session.expires_at <= self._clock.now():
+            return None
+        return session
+
+    async def delete(self, session_id: str) -> None:
+        if self.failing:
+            raise DependencyUnavailable("redis", "fake outage")
+        self.sessions.pop(session_id, None)
+
+
+class RecordingRedemptionBus:
+    """Answers every launch with one provisioned user; records what was sent."""
+
+    def __init__(self) -> None:
+        self.sent: list[RedeemedLaunch] = []
+        self.failing = False
+        self.rejection: ProvisioningRejection | None = None
+        self.permissions = CASHIER_PERMISSIONS
+
+    async def provision(
+        self, launch: RedeemedLaunch, timeout_s: float
+    ) -> ProvisionedUser | ProvisioningRejection:
+        self.sent.append(launch)
+        if self.failing:
+            raise DependencyUnavailable("rabbitmq", "no reply in time")
+        if self.rejection is not None:
+            return self.rejection
+        return ProvisionedUser(
+            pos_user_id=f"user-{launch.partner_id}-{launch.external_user_id}",
+            partner_id=launch.partner_id,
+            external_user_id=launch.external_user_id,
+            display_name=launch.display_name or launch.external_user_id,
+            location_id=launch.location_id,
+            role_slug=launch.role_slug,
+            permissions=self.permissions,
+            user_created=True,
+            membership_created=True,
+        )
+
+
+@dataclass
+class RecordingSessionIssuer:
+    """`SessionIssuer` that hands out numbered tokens and records sign-outs."""
+
+    failing: bool = False
+    issued: list[str] = field(default_factory=list)
+    refreshed: list[str] = field(default_factory=list)
+    signed_out: list[str] = field(default_factory=list)
+    expires_in_s: int = 3600
+
+    def _tokens(self, user: str) -> CognitoTokens:
+        n = len(self.issued) + len(self.refreshed)
+        return CognitoTokens(
+            f"access-{n}", f"id-{n}", f"refresh-{user}", self.expires_in_s
+        )
+
+    async def issue(self, user: ProvisionedUser) -> CognitoTokens:
+        if self.failing:
+            raise DependencyUnavailable("cognito", "fake outage")
+        self.issued.append(user.pos_user_id)
+        return self._tokens(user.pos_user_id)
+
+    async def refresh(self, pos_user_id: str, refresh_token: str) -> CognitoTokens:
+        if self.failing:
+            raise DependencyUnavailable("cognito", "fake outage")
+        self.refreshed.append(pos_user_id)
+        return self._tokens(pos_user_id)
+
+    async def sign_out(self, pos_user_id: str) -> None:
+        if self.failing:
+            raise DependencyUnavailable("cognito", "fake outage")
+        self.signed_out.append(pos_user_id)
+
+
+class FixedPartnerAuthenticator:
+    """Accepts `Bearer <partner id>`; `Bearer noscope:<id>` lacks the scope."""
+
+    async def authenticate(self, authorization: str | None) -> str:
+        scheme, _, token = (authorization or "").partition(" ")
+        if scheme != "Bearer" or not token or token == "bad":
+            raise InvalidToken()
+        if token.startswith("noscope:"):
+            raise InsufficientScope()
+        return token
+
+
+class InMemoryPartnerDirectory:
+    """`PartnerDirectory` from a dict of partner → (status, locations)."""
+
+    def __init__(self, grants: dict[str, tuple[str, frozenset[str]]]) -> None:
+        self.grants = grants
+        self.failing = False
+
+    async def check(self, partner_id: str, location_id: str) -> None:
+        if self.failing:
+            raise DependencyUnavailable("provisioning", "fake outage")
+        status, locations = self.grants.get(partner_id, ("", frozenset()))
+        if status == "suspended":
+            raise PartnerSuspended()
+        if location_id not in locations:
+            raise LocationNotPermitted()
+
+
+class InMemoryDirectorySource:
+    """`DirectorySource` serving a dict; counts snapshots taken."""
+
+    def __init__(self, grants: dict[str, tuple[str, frozenset[str]]]) -> None:
+        self.grants = grants
+        self.failing = False
+        self.snapshots = 0
+
+    async def snapshot(self, timeout_s: float) -> dict[str, tuple[str, frozenset[str]]]:
+        if self.failing:
+            raise DependencyUnavailable("provisioning", "fake outage")
+        self.snapshots += 1
+        return dict(self.grants)
+
+
+def expired_copy(session: BrowserSession, now: datetime) -> BrowserSession:
+    return replace(session, expires_at=now)

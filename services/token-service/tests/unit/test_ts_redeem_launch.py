@@ -1,0 +1,227 @@
+"""RedeemLaunch with in-memory fakes: every branch of DESIGN §6."""
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+import pytest
+from structlog.testing import capture_logs
+from token_fakes import (
+    FixedClock,
+    InMemoryLaunchLedger,
+    InMemorySessionStore,
+    RecordingRedemptionBus,
+    RecordingSessionIssuer,
+    SequentialIds,
+)
+
+from token_service.adapters.outbound.pyjwt_launch_tokens import PyJwtLaunchTokens
+from token_service.application.redeem_launch import RedeemLaunch
+from token_service.domain.errors import (
+    LaunchTokenExpired,
+    LaunchTokenInvalid,
+    LaunchTokenUsed,
+    ProvisioningRejected,
+    ServiceUnavailable,
+)
+from token_service.domain.launch import LaunchDetails
+from token_service.domain.provisioning import ProvisioningRejection
+
+DETAILS = LaunchDetails(
+    "p1", "EMP-1", "Ann", "123e4567-e89b-12d3-a456-426614174000", "location_cashier"
+)
+
+
+@dataclass
+class World:
+    clock: FixedClock
+    ledger: InMemoryLaunchLedger
+    sessions: InMemorySessionStore
+    bus: RecordingRedemptionBus
+    issuer: RecordingSessionIssuer
+    tokens: PyJwtLaunchTokens
+    redeem: RedeemLaunch
+
+    async def mint(self, jti: str = "jti-a", details: LaunchDetails = DETAILS) -> str:
+        now = self.clock.now()
+        expires = now + timedelta(seconds=600)
+        await self.ledger.store(jti, details, expires, now)
+        return self.tokens.sign(jti, now, expires)
+
+
+@pytest.fixture
+def world() -> World:
+    clock = FixedClock()
+    ledger = InMemoryLaunchLedger()
+    sessions = InMemorySessionStore(clock)
+    bus = RecordingRedemptionBus()
+    issuer = RecordingSessionIssuer()
+    tokens = PyJwtLaunchTokens({"k1": b"k" * 32}, "k1", "tilt-pos", "tilt-pos-launch")
+    redeem = RedeemLaunch(
+        tokens, ledger, bus, issuer, sessions, clock, SequentialIds(), 5.0
+    )
+    return World(clock, ledger, sessions, bus, issuer, tokens, redeem)
+
+
+async def test_success_creates_a_session_and_burns_the_link(world: World) -> None:
+    """A fresh link provisions, signs in, stores the session and completes."""
+    token = await world.mint()
+
+    with capture_logs() as logs:
+        outcome = await world.redeem.execute(token, None)
+
+    session = outcome.new_session
+    assert session is not None
+    assert world.sessions.sessions[session.session_id] == session
+    assert session.jti == "jti-a"
+    assert session.expires_at - session.created_at == timedelta(hours=8)
+    assert world.ledger.records["jti-a"].state == "redeemed"
+    assert world.ledger.records["jti-a"].session_id == session.session_id
+    events = [entry["event"] for entry in logs]
+    assert "session_issued" in events
+    assert "launch_token_redeemed" in events
+    assert token not in repr(logs)
+
+
+async def test_second_open_is_used(world: World) -> None:
+    """The same link opened again from another browser is gone."""
+    token = await world.mint()
+    await world.redeem.execute(token, None)
+
+    with pytest.raises(LaunchTokenUsed):
+        await world.redeem.execute(token, None)
+
+
+async def test_c03_reload_with_the_session_of_this_link_goes_to_sale(
+    world: World,
+) -> None:
+    """The browser holding the session this jti made is sent on, nothing redeemed."""
+    token = await world.mint()
+    first = await world.redeem.execute(token, None)
+    assert first.new_session is not None
+
+    again = await world.redeem.execute(token, first.new_session.session_id)
+
+    assert again.new_session is None
+    assert len(world.bus.sent) == 1
+
+
+async def test_reload_after_session_ended_is_used(world: World) -> None:
+    """A dead session of this jti does not reopen the link."""
+    token = await world.mint()
+    first = await world.redeem.execute(token, None)
+    assert first.new_session is not None
+    world.clock.advance(8 * 3600)
+
+    with pytest.raises((LaunchTokenUsed, LaunchTokenExpired)):
+        await world.redeem.execute(token, first.new_session.session_id)
+
+
+@pytest.mark.parametrize("dependency", ["bus", "issuer", "sessions"])
+async def test_dependency_failure_releases_the_link_for_a_retry(
+    world: World, dependency: str
+) -> None:
+    """Broker, Cognito or session store down after the claim: 503, link released."""
+    token = await world.mint()
+    getattr(world, dependency).failing = True
+
+    with pytest.raises(ServiceUnavailable):
+        await world.redeem.execute(token, None)
+
+    assert world.ledger.records["jti-a"].state == "minted"
+    getattr(world, dependency).failing = False
+    assert (await world.redeem.execute(token, None)).new_session is not None
+
+
+async def test_ledger_down_is_unavailable_and_claims_nothing(world: World) -> None:
+    """Redis down at the claim: 503 and no provisioning."""
+    token = await world.mint()
+    world.ledger.failing = True
+
+    with pytest.raises(ServiceUnavailable):
+        await world.redeem.execute(token, None)
+
+    assert world.bus.sent == []
+
+
+async def test_rejection_by_provisioning_burns_the_link(world: World) -> None:
+    """Provisioning refuses: the code is kept, no session, link no longer usable."""
+    token = await world.mint()
+    world.bus.rejection = ProvisioningRejection("location_not_permitted")
+
+    with pytest.raises(ProvisioningRejected) as caught:
+        await world.redeem.execute(token, None)
+
+    assert caught.value.rejection_code == "location_not_permitted"
+    assert world.sessions.sessions == {}
+    assert world.ledger.records["jti-a"].state == "redeemed"
+
+
+async def test_complete_failing_deletes_the_new_session(world: World) -> None:
+    """Another request took the link over: our session is deleted, answer gone."""
+    token = await world.mint()
+
+    async def lost(jti: str, owner: str, session_id: str) -> bool:
+        return False
+
+    world.ledger.complete = lost  # type: ignore[method-assign]
+
+    with pytest.raises(LaunchTokenUsed):
+        await world.redeem.execute(token, None)
+
+    assert world.sessions.sessions == {}
+
+
+async def test_previous_session_of_this_browser_is_revoked(world: World) -> None:
+    """A shared terminal: the old user's session is deleted and signed out."""
+    first = await world.redeem.execute(await world.mint("jti-a"), None)
+    other = details_for("EMP-2")
+    assert first.new_session is not None
+
+    with capture_logs() as logs:
+        second = await world.redeem.execute(
+            await world.mint("jti-b", other), first.new_session.session_id
+        )
+
+    assert second.new_session is not None
+    assert first.new_session.session_id not in world.sessions.sessions
+    assert world.issuer.signed_out == [first.new_session.pos_user_id]
+    assert any(entry["event"] == "session_revoked" for entry in logs)
+
+
+async def test_previous_session_of_the_same_user_is_not_signed_out_in_cognito(
+    world: World,
+) -> None:
+    """A global sign-out of the same user would revoke the new tokens too."""
+    first = await world.redeem.execute(await world.mint("jti-a"), None)
+    assert first.new_session is not None
+
+    await world.redeem.execute(await world.mint("jti-b"), first.new_session.session_id)
+
+    assert world.issuer.signed_out == []
+    assert first.new_session.session_id not in world.sessions.sessions
+
+
+async def test_forged_token_never_touches_the_ledger(world: World) -> None:
+    """An invalid token is rejected before any ledger call."""
+    with pytest.raises(LaunchTokenInvalid):
+        await world.redeem.execute("not.a.token", None)
+
+    assert world.ledger.calls == []
+
+
+async def test_expired_token_never_touches_the_ledger(world: World) -> None:
+    """An expired token is reported as such before any ledger call."""
+    token = await world.mint()
+    calls_before = list(world.ledger.calls)
+    world.clock.advance(600)
+
+    with pytest.raises(LaunchTokenExpired):
+        await world.redeem.execute(token, None)
+
+    assert world.ledger.calls == calls_before
+
+
+def details_for(external_user_id: str) -> LaunchDetails:
+    return LaunchDetails(
+        "p1", external_user_id, None, DETAILS.location_id, DETAILS.role_slug
+    )
