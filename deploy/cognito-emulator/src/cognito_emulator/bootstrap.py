@@ -8,9 +8,12 @@ import argparse
 import json
 import sys
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any, Final
 
 import boto3
+
+from cognito_emulator import stack_env
 
 RESOURCE_SERVER: Final = "tilt"
 LAUNCH_SCOPE: Final = "pos:launch"
@@ -126,22 +129,40 @@ def create_partner_client(
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="cognito_emulator.bootstrap")
-    parser.add_argument("--endpoint", required=True)
+    parser.add_argument(
+        "--endpoint",
+        required=True,
+        help="where this step and the services reach Cognito",
+    )
+    parser.add_argument(
+        "--public-endpoint", help="where partners reach the token endpoint"
+    )
     parser.add_argument("--region", default="us-east-1")
     parser.add_argument("--name", default="demo")
+    parser.add_argument(
+        "--env-file", type=Path, help="also write the stack's settings here"
+    )
     arguments = parser.parse_args(argv)
 
     info = create_pool(arguments.endpoint, arguments.region, arguments.name)
-    client_id, client_secret = create_partner_client(
+    partner = create_partner_client(
         arguments.endpoint, arguments.region, info.pool_id, f"{arguments.name}-partner"
     )
+    public = (arguments.public_endpoint or arguments.endpoint).rstrip("/")
+    token_url = f"{public}/oauth2/token"
+
+    if arguments.env_file is not None:
+        previous = stack_env.read_env_file(arguments.env_file)
+        env = stack_env.stack_env(info, partner, token_url, previous)
+        stack_env.write_env_file(arguments.env_file, env)
 
     output = {
         **asdict(info),
         "partner": {
-            "client_id": client_id,
-            "client_secret": client_secret,
+            "client_id": partner[0],
+            "client_secret": partner[1],
             "scope": FULL_LAUNCH_SCOPE,
+            "token_url": token_url,
         },
     }
     json.dump(output, sys.stdout, indent=2)

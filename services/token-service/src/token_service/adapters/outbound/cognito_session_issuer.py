@@ -4,7 +4,9 @@ import asyncio
 import base64
 import hashlib
 import hmac
+import os
 import time
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
@@ -38,7 +40,12 @@ POLICY_TAIL: Final = "Aa1!"
 
 @dataclass(frozen=True)
 class CognitoConfig:
-    """Where the pool is and how hard to try; secrets are hidden from `repr`."""
+    """Where the pool is and how hard to try; secrets are hidden from `repr`.
+
+    Credentials: the access key fields when given, else boto3's usual chain;
+    with an `endpoint_url` and no key in the environment, dummy keys (an
+    emulator checks no signature).
+    """
 
     endpoint_url: str | None
     region: str
@@ -75,6 +82,10 @@ class _Refused(Exception):
         self.code = code
 
 
+def _credentials_in(environ: Mapping[str, str]) -> bool:
+    return bool(environ.get("AWS_ACCESS_KEY_ID") or environ.get("AWS_PROFILE"))
+
+
 def _boto_client(config: CognitoConfig) -> Any:
     credentials: dict[str, str] = {}
     if config.access_key_id and config.secret_access_key:
@@ -82,7 +93,7 @@ def _boto_client(config: CognitoConfig) -> Any:
             "aws_access_key_id": config.access_key_id,
             "aws_secret_access_key": config.secret_access_key,
         }
-    elif config.endpoint_url is not None:
+    elif config.endpoint_url is not None and not _credentials_in(os.environ):
         # An emulator checks no signature, but botocore refuses to sign without.
         credentials = {"aws_access_key_id": "local", "aws_secret_access_key": "local"}
     botocore_config = Config(
