@@ -3,6 +3,7 @@
 pytest_plugins = [
     "testsupport.services",
     "testsupport.names",
+    "testsupport.postgres",
     "testsupport.cognito",
     "testsupport.stack",
 ]

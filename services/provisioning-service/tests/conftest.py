@@ -1,0 +1,125 @@
+"""Fakes of the provisioning ports, shared by the service's unit and contract tests."""
+
+import pytest
+
+from provisioning_service.domain.directory import (
+    Directory,
+    PartnerListing,
+    PartnerStatus,
+)
+from provisioning_service.domain.errors import UnknownLocation, UnknownPartner
+from provisioning_service.domain.launch import (
+    Launch,
+    PosUserId,
+    Provisioned,
+    Rejection,
+    RejectionCode,
+)
+
+CASHIER = (
+    "pos.customer.create",
+    "pos.customer.read",
+    "pos.order.create",
+    "pos.order.read",
+    "pos.payment.initiate",
+    "pos.payment.refund",
+    "pos.payment.void",
+)
+PERMISSIONS = {
+    "location_cashier": CASHIER,
+    "location_supervisor": tuple(
+        sorted((*CASHIER, "pos.order.override", "pos.report.read", "pos.settings.read"))
+    ),
+}
+
+
+class InMemoryDirectory:
+    """ProvisioningStore, DirectoryReader and DirectoryAdmin in dictionaries."""
+
+    def __init__(self) -> None:
+        self.partners: dict[str, PartnerStatus] = {}
+        self.grants: set[tuple[str, str]] = set()
+        self.locations: set[str] = set()
+        self.users: dict[tuple[str, str], tuple[str, str]] = {}
+        self.memberships: dict[tuple[str, str], str] = {}
+        self.redemptions: dict[str, Provisioned] = {}
+        self.version = 0
+
+    async def provision(self, launch: Launch) -> Provisioned | Rejection:
+        if launch.jti in self.redemptions:
+            return self.redemptions[launch.jti]
+        status = self.partners.get(launch.partner_id)
+        if status is None or (launch.partner_id, launch.location_id) not in self.grants:
+            return Rejection(launch.jti, RejectionCode.LOCATION_NOT_PERMITTED)
+        if status is not PartnerStatus.ACTIVE:
+            return Rejection(launch.jti, RejectionCode.PARTNER_SUSPENDED)
+
+        key = (launch.partner_id, launch.external_user_id)
+        user_created = key not in self.users
+        if user_created:
+            self.users[key] = (f"user-{len(self.users)}", launch.first_display_name())
+        pos_user_id, display_name = self.users[key]
+        membership = (pos_user_id, launch.location_id)
+        membership_created = membership not in self.memberships
+        if membership_created:
+            self.memberships[membership] = launch.role_slug
+        role = self.memberships[membership]
+
+        outcome = Provisioned(
+            jti=launch.jti,
+            pos_user_id=PosUserId(pos_user_id),
+            display_name=display_name,
+            location_id=launch.location_id,
+            role_slug=role,
+            permissions=PERMISSIONS[role],
+            user_created=user_created,
+            membership_created=membership_created,
+        )
+        self.redemptions[launch.jti] = outcome
+        return outcome
+
+    async def read(self) -> Directory:
+        partners = tuple(
+            PartnerListing(
+                partner_id,
+                status,
+                frozenset(loc for p, loc in self.grants if p == partner_id),
+            )
+            for partner_id, status in sorted(self.partners.items())
+        )
+        return Directory(self.version, partners)
+
+    async def create_partner(self, partner_id: str, name: str) -> bool:
+        changed = partner_id not in self.partners
+        self.partners.setdefault(partner_id, PartnerStatus.ACTIVE)
+        return self._changed(changed)
+
+    async def set_partner_status(self, partner_id: str, status: PartnerStatus) -> bool:
+        if partner_id not in self.partners:
+            raise UnknownPartner(partner_id)
+        changed = self.partners[partner_id] is not status
+        self.partners[partner_id] = status
+        return self._changed(changed)
+
+    async def create_location(self, location_id: str, name: str) -> bool:
+        changed = location_id not in self.locations
+        self.locations.add(location_id)
+        return changed
+
+    async def grant(self, partner_id: str, location_id: str) -> bool:
+        if partner_id not in self.partners:
+            raise UnknownPartner(partner_id)
+        if location_id not in self.locations:
+            raise UnknownLocation(location_id)
+        changed = (partner_id, location_id) not in self.grants
+        self.grants.add((partner_id, location_id))
+        return self._changed(changed)
+
+    def _changed(self, changed: bool) -> bool:
+        self.version += int(changed)
+        return changed
+
+
+@pytest.fixture
+def in_memory_directory() -> InMemoryDirectory:
+    return InMemoryDirectory()
