@@ -1,10 +1,11 @@
-"""In-memory fakes of the token service's ports, for unit tests and the contract suite."""
+"""In-memory fakes of the token service ports, for unit tests and the contract suite."""
 
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from itertools import count
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
+from tilt_shared.settings import Secret
 from token_service.application.launch_ports import ClaimRefused
 from token_service.application.ports import DependencyUnavailable
 from token_service.domain.errors import (
@@ -21,6 +22,10 @@ from token_service.domain.provisioning import (
     RedeemedLaunch,
 )
 from token_service.domain.session import BrowserSession
+
+if TYPE_CHECKING:
+    from token_service.entrypoint import Adapters
+    from token_service.settings import Settings
 
 LEASE = timedelta(seconds=30)
 PURGE_AFTER = timedelta(seconds=60)
@@ -260,3 +265,83 @@ class InMemoryDirectorySource:
 
 def expired_copy(session: BrowserSession, now: datetime) -> BrowserSession:
     return replace(session, expires_at=now)
+
+
+TEST_BASE_URL = "http://testserver.local"
+LOCATION_1 = "11111111-1111-4111-8111-111111111111"
+LOCATION_2 = "22222222-2222-4222-8222-222222222222"
+GRANTS = {
+    "p1": ("active", frozenset({LOCATION_1})),
+    "p2": ("active", frozenset({LOCATION_2})),
+    "p3": ("suspended", frozenset({LOCATION_1})),
+}
+
+
+def make_settings(**changes: object) -> "Settings":
+    """Settings for an app under test: plain HTTP cookies, a test key ring."""
+    import base64
+
+    from token_service.settings import Settings
+
+    key = base64.urlsafe_b64encode(b"k" * 32).decode()
+    values: dict[str, object] = {
+        "public_base_url": TEST_BASE_URL,
+        "signing_keys": Secret(f"k1:{key}"),
+        "active_kid": "k1",
+        "partner_issuer": "https://issuer.test",
+        "partner_jwks_url": "http://127.0.0.1:9/jwks.json",
+        "cognito_user_pool_id": "us-east-1_test",
+        "cognito_client_id": "client",
+        "cognito_password_key": Secret(key),
+        "cookie_secure": False,
+    }
+    values.update(changes)
+    return Settings(**values)  # type: ignore[arg-type]
+
+
+@dataclass
+class FakeWorld:
+    """Every outbound port faked, with handles for the test to steer them."""
+
+    clock: FixedClock = field(default_factory=FixedClock)
+    ids: SequentialIds = field(default_factory=SequentialIds)
+    bus: RecordingRedemptionBus = field(default_factory=RecordingRedemptionBus)
+    issuer: RecordingSessionIssuer = field(default_factory=RecordingSessionIssuer)
+    authenticator: FixedPartnerAuthenticator = field(
+        default_factory=FixedPartnerAuthenticator
+    )
+    directory: InMemoryPartnerDirectory = field(
+        default_factory=lambda: InMemoryPartnerDirectory(dict(GRANTS))
+    )
+    source: InMemoryDirectorySource = field(
+        default_factory=lambda: InMemoryDirectorySource(dict(GRANTS))
+    )
+    ledger: InMemoryLaunchLedger = field(default_factory=InMemoryLaunchLedger)
+    sessions: InMemorySessionStore | None = None
+
+    def adapters(self, *, in_memory_stores: bool = True) -> "Adapters":
+        """Fakes for everything; with `in_memory_stores=False` Redis is real."""
+        from token_service.entrypoint import Adapters
+
+        if self.sessions is None:
+            self.sessions = InMemorySessionStore(self.clock)
+        if not in_memory_stores:
+            return Adapters(
+                bus=self.bus,
+                issuer=self.issuer,
+                authenticator=self.authenticator,
+                directory_source=self.source,
+                clock=self.clock,
+                ids=self.ids,
+            )
+        return Adapters(
+            ledger=self.ledger,
+            sessions=self.sessions,
+            directory=self.directory,
+            bus=self.bus,
+            issuer=self.issuer,
+            authenticator=self.authenticator,
+            clock=self.clock,
+            ids=self.ids,
+            probes={},
+        )

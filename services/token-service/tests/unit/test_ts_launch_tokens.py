@@ -107,7 +107,7 @@ def test_other_algorithms_are_invalid() -> None:
     ],
 )
 def test_wrong_or_missing_claims_are_invalid(change: dict[str, object]) -> None:
-    """Wrong audience or issuer, or a missing claim, make a genuine key's token invalid."""
+    """Wrong audience or issuer, or a missing claim: invalid even with a real key."""
     token = jwt.encode(claims(**change), KEY_A, algorithm="HS256", headers={"kid": "a"})
 
     with pytest.raises(LaunchTokenInvalid):

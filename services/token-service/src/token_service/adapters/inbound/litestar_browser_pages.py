@@ -124,9 +124,8 @@ async def _redeem(request: Request[Any, Any, Any], token: str) -> Response[str]:
 
 
 @get("/launch")
-async def open_launch_link(
-    request: Request[Any, Any, Any], token: str | None = None
-) -> Response[str]:
+async def open_launch_link(request: Request[Any, Any, Any]) -> Response[str]:
+    token = request.query_params.get("token")
     if not token:
         return error_page(LaunchTokenInvalid())
     if is_prefetch(request.headers):
@@ -145,9 +144,9 @@ async def continue_launch(request: Request[Any, Any, Any]) -> Response[str]:
     return await _redeem(request, token)
 
 
-@route("/launch", http_method=[HttpMethod.HEAD, HttpMethod.OPTIONS])
+@route("/launch", http_method=[HttpMethod.HEAD])
 async def probe_launch_link(request: Request[Any, Any, Any]) -> Response[str]:
-    """Link checkers probe with HEAD or OPTIONS: answer, never redeem."""
+    """Link checkers probe with HEAD: answered, never redeemed (OPTIONS: Litestar)."""
     return Response(
         content="", status_code=204, headers={"Allow": "GET, POST, HEAD, OPTIONS"}
     )
