@@ -1,0 +1,243 @@
+"""Integration tests of the token service's AMQP client against real provisioning.
+
+Both ends run on a real RabbitMQ under a unique prefix; provisioning uses the
+session's migrated PostgreSQL database.
+"""
+
+import asyncio
+import time
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+
+import aio_pika
+import asyncpg
+import pytest
+import pytest_asyncio
+
+from provisioning_service.adapters.outbound.asyncpg_directory import (
+    AsyncpgDirectoryAdmin,
+)
+from provisioning_service.entrypoint import Service, build
+from provisioning_service.settings import Settings
+from tilt_shared.bus import BusNames
+from tilt_shared.messages import (
+    ProvisioningResult,
+    decode_launch_redeemed,
+    decode_reply,
+    encode,
+)
+from tilt_shared.settings import Secret
+from token_service.adapters.outbound.aio_pika_provisioning_client import (
+    AioPikaProvisioningClient,
+)
+from token_service.application.ports import DependencyUnavailable
+from token_service.domain.provisioning import (
+    ProvisionedUser,
+    ProvisioningRejection,
+    RedeemedLaunch,
+)
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def names(unique_prefix: str) -> BusNames:
+    return BusNames.with_prefix(unique_prefix)
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def client(
+    amqp_url: str, names: BusNames
+) -> AsyncIterator[AioPikaProvisioningClient]:
+    client = AioPikaProvisioningClient(amqp_url, names)
+    await client.start()
+    yield client
+    await client.close()
+    connection = await aio_pika.connect(amqp_url)
+    channel = await connection.channel()
+    for queue in (names.provisioning_queue, names.dead_letter_queue):
+        await channel.queue_delete(queue)
+    for exchange in (names.exchange, names.dead_letter_exchange):
+        await channel.exchange_delete(exchange)
+    await connection.close()
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def provisioning(
+    amqp_url: str, database_url: str, unique_prefix: str
+) -> AsyncIterator[Service]:
+    settings = Settings(
+        amqp_url=Secret(amqp_url),
+        database_url=Secret(database_url),
+        bus_prefix=unique_prefix,
+    )
+    service = await build(settings)
+    await service.start()
+    yield service
+    await service.stop()
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def granted(database_url: str) -> tuple[str, str]:
+    partner_id, location_id = f"p-{uuid.uuid4().hex[:10]}", str(uuid.uuid4())
+    connection = await asyncpg.connect(database_url)
+    admin = AsyncpgDirectoryAdmin(connection)
+    await admin.create_partner(partner_id, "Partner")
+    await admin.create_location(location_id, "Shop")
+    await admin.grant(partner_id, location_id)
+    await connection.close()
+    return partner_id, location_id
+
+
+def launch(partner_id: str, location_id: str, **changes: str) -> RedeemedLaunch:
+    fields = {
+        "jti": uuid.uuid4().hex,
+        "partner_id": partner_id,
+        "external_user_id": "EMP-1",
+        "display_name": "Ada",
+        "location_id": location_id,
+        "role_slug": "location_supervisor",
+        **changes,
+    }
+    return RedeemedLaunch(**fields, redeemed_at=datetime.now(UTC))  # type: ignore[arg-type]
+
+
+async def test_provision_round_trip_returns_a_provisioned_user(
+    client: AioPikaProvisioningClient,
+    provisioning: Service,
+    granted: tuple[str, str],
+) -> None:
+    partner_id, location_id = granted
+
+    user = await client.provision(launch(partner_id, location_id), timeout_s=5)
+
+    assert isinstance(user, ProvisionedUser)
+    assert (user.partner_id, user.external_user_id) == (partner_id, "EMP-1")
+    assert (user.location_id, user.role_slug) == (location_id, "location_supervisor")
+    assert "pos.settings.read" in user.permissions
+    assert user.user_created
+
+
+async def test_a_location_not_granted_comes_back_as_a_rejection(
+    client: AioPikaProvisioningClient,
+    provisioning: Service,
+    granted: tuple[str, str],
+) -> None:
+    partner_id, _ = granted
+
+    outcome = await client.provision(launch(partner_id, str(uuid.uuid4())), timeout_s=5)
+
+    assert outcome == ProvisioningRejection(code="location_not_permitted")
+
+
+async def test_concurrent_calls_each_get_their_own_reply(
+    client: AioPikaProvisioningClient,
+    provisioning: Service,
+    granted: tuple[str, str],
+) -> None:
+    partner_id, location_id = granted
+    launches = [
+        launch(partner_id, location_id, external_user_id=f"E{i}") for i in range(10)
+    ]
+
+    users = await asyncio.gather(*(client.provision(x, timeout_s=5) for x in launches))
+
+    assert [u.external_user_id for u in users] == [f"E{i}" for i in range(10)]  # type: ignore[union-attr]
+    assert len({u.pos_user_id for u in users}) == 10  # type: ignore[union-attr]
+
+
+async def test_snapshot_round_trip_lists_the_partner_and_its_grants(
+    client: AioPikaProvisioningClient,
+    provisioning: Service,
+    granted: tuple[str, str],
+) -> None:
+    partner_id, location_id = granted
+
+    snapshot = await client.snapshot(timeout_s=5)
+
+    assert snapshot[partner_id] == ("active", frozenset({location_id}))
+
+
+async def test_provision_without_a_consumer_fails_within_the_timeout(
+    client: AioPikaProvisioningClient,
+) -> None:
+    started = time.monotonic()
+
+    with pytest.raises(DependencyUnavailable) as raised:
+        await client.provision(launch("p", str(uuid.uuid4())), timeout_s=1)
+
+    assert raised.value.dependency == "provisioning"
+    assert time.monotonic() - started < 1.5
+
+
+async def test_provision_with_a_stopped_consumer_times_out(
+    client: AioPikaProvisioningClient,
+    amqp_url: str,
+    database_url: str,
+    unique_prefix: str,
+) -> None:
+    """The queue exists but nobody consumes: the wait ends at the timeout."""
+    settings = Settings(
+        amqp_url=Secret(amqp_url),
+        database_url=Secret(database_url),
+        bus_prefix=unique_prefix,
+    )
+    service = await build(settings)
+    await service.start()
+    await service.stop()
+    started = time.monotonic()
+
+    with pytest.raises(DependencyUnavailable) as raised:
+        await client.provision(launch("p", str(uuid.uuid4())), timeout_s=0.5)
+
+    assert raised.value.dependency == "provisioning"
+    assert 0.4 < time.monotonic() - started < 1.5
+
+
+async def test_wire_contract_between_client_and_provisioning(
+    client: AioPikaProvisioningClient, amqp_url: str, names: BusNames
+) -> None:
+    """What the client publishes decodes in provisioning; the reply decodes back."""
+    connection = await aio_pika.connect(amqp_url)
+    channel = await connection.channel()
+    exchange = await channel.get_exchange(names.exchange)
+    spy = await channel.declare_queue(exclusive=True)
+    await spy.bind(exchange, routing_key="launch.redeemed")
+    sent = launch("p1", str(uuid.uuid4()), role_slug="location_cashier")
+
+    call = asyncio.create_task(client.provision(sent, timeout_s=5))
+    async with spy.iterator() as messages:
+        async for message in messages:
+            await message.ack()
+            break
+    wire = decode_launch_redeemed(message.body)
+    reply = ProvisioningResult(
+        jti=wire.jti,
+        pos_user_id=str(uuid.uuid4()),
+        display_name=wire.display_name or wire.external_user_id,
+        location_id=wire.location_id,
+        role_slug=wire.role_slug,
+        permissions=["pos.order.read"],
+        user_created=True,
+        membership_created=True,
+    )
+    await channel.default_exchange.publish(
+        aio_pika.Message(encode(reply), correlation_id=message.correlation_id),
+        routing_key=message.reply_to or "",
+    )
+    user = await call
+    await connection.close()
+
+    assert (wire.jti, wire.partner_id, wire.location_id) == (
+        sent.jti,
+        sent.partner_id,
+        sent.location_id,
+    )
+    assert wire.redeemed_at == sent.redeemed_at
+    assert message.correlation_id == sent.jti
+    assert message.delivery_mode == aio_pika.DeliveryMode.PERSISTENT
+    assert message.content_type == "application/json"
+    assert isinstance(decode_reply(encode(reply)), ProvisioningResult)
+    assert isinstance(user, ProvisionedUser)
+    assert user.pos_user_id == reply.pos_user_id
