@@ -1,4 +1,4 @@
-"""The Litestar app on a real Redis; bus, Cognito and partner auth faked (§3, §6, §10)."""
+"""The app on a real Redis; bus, Cognito and partner auth faked (§3, §6, §10)."""
 
 import asyncio
 from collections.abc import AsyncIterator
