@@ -235,28 +235,29 @@ async def test_a_cut_before_ack_is_redelivered_and_answered_once(
     """C-11: commit, then the consumer's connection dies before it acks."""
     pool = await asyncpg.create_pool(database_url, min_size=1, max_size=4)
     real = AsyncpgProvisioningStore(pool)
-    doomed: list[Service] = []
+    committed, released = asyncio.Event(), asyncio.Event()
 
-    class CommitThenCut:
+    class CommitThenHang:
         async def provision(self, launch: Launch) -> Provisioned | Rejection:
             outcome = await real.provision(launch)
-            # Like a network cut: the connection dies after commit, before any ack.
-            await doomed[0]._connection.close()  # type: ignore[union-attr]
+            committed.set()
+            await released.wait()
             return outcome
 
-    doomed.append(
-        await started(
-            settings, store=CommitThenCut(), directory=AsyncpgDirectoryReader(pool)
-        )
+    doomed = await started(
+        settings, store=CommitThenHang(), directory=AsyncpgDirectoryReader(pool)
     )
     launch = redeemed(seeded)
-    replies, _ = await request(channel, doomed[0].names, encode(launch), launch.jti)
-    await asyncio.sleep(0.5)
+    replies, _ = await request(channel, doomed.names, encode(launch), launch.jti)
+    await asyncio.wait_for(committed.wait(), timeout=5)
+    # Like a network cut: the connection dies after commit, before any ack.
+    await doomed._connection.close()  # type: ignore[union-attr]
     survivor = await started(
         settings, store=real, directory=AsyncpgDirectoryReader(pool)
     )
 
     message = await next_message(replies)
+    released.set()
     await asyncio.sleep(0.3)
     extra = await replies.get(no_ack=True, fail=False)
     await survivor.stop()
