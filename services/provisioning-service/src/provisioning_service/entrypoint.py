@@ -132,3 +132,7 @@ def main() -> None:
         sys.exit(2)
     configure_logging("provisioning-service", settings.log_level)
     sys.exit(asyncio.run(serve(settings)))
+
+
+if __name__ == "__main__":
+    main()
