@@ -14,17 +14,30 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 from alembic import command
 from alembic.config import Config
+from sqlalchemy.exc import SQLAlchemyError
 
 DEFAULT_URL: Final = "postgresql://postgres@127.0.0.1:5432/tilt"
-# The service folder holds alembic.ini and migrations/, two levels above this file.
-ALEMBIC_INI: Final = Path(__file__).resolve().parents[2] / "alembic.ini"
+# In a checkout the service folder, two levels above this file, holds
+# alembic.ini and migrations/; an installed image ships them in its workdir.
+ALEMBIC_INI_CANDIDATES: Final = (
+    Path(__file__).resolve().parents[2] / "alembic.ini",
+    Path.cwd() / "alembic.ini",
+)
+
+
+def alembic_ini() -> Path:
+    for candidate in ALEMBIC_INI_CANDIDATES:
+        if candidate.is_file():
+            return candidate
+    raise FileNotFoundError(
+        "expected alembic.ini at one of "
+        + ", ".join(str(path) for path in ALEMBIC_INI_CANDIDATES)
+    )
 
 
 def upgrade(database_url: str) -> None:
     """Bring the database at `database_url` to the newest schema."""
-    if not ALEMBIC_INI.is_file():
-        raise FileNotFoundError(f"expected the Alembic config at {ALEMBIC_INI}")
-    config = Config(str(ALEMBIC_INI))
+    config = Config(str(alembic_ini()))
     config.attributes["database_url"] = database_url
     command.upgrade(config, "head")
 
@@ -59,7 +72,7 @@ def main() -> int:
     try:
         created = asyncio.run(create_database_if_missing(url))
         upgrade(url)
-    except (OSError, asyncpg.PostgresError, ValueError) as exc:
+    except (OSError, asyncpg.PostgresError, SQLAlchemyError, ValueError) as exc:
         print(
             f"migration failed on {host}: {type(exc).__name__}: {exc}", file=sys.stderr
         )
