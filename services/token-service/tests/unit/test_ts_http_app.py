@@ -372,3 +372,29 @@ async def test_stylesheet_is_served(client: AsyncTestClient[Any]) -> None:
 
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/css")
+
+
+async def test_every_request_logs_one_line_without_the_query(
+    client: AsyncTestClient[Any],
+) -> None:
+    """request_handled carries method, path and status, never the token."""
+    url = await mint(client)
+
+    with capture_logs() as logs:
+        await client.get(url, follow_redirects=False)
+
+    [line] = [entry for entry in logs if entry["event"] == "request_handled"]
+    assert line["path"] == "/launch"
+    assert line["status"] == 303
+    assert token_of(url) not in repr(logs)
+
+
+async def test_form_with_too_many_fields_is_not_a_500(
+    client: AsyncTestClient[Any],
+) -> None:
+    """A flood of form fields is refused like a missing token."""
+    data = {f"f{n}": "x" for n in range(50)}
+
+    response = await client.post("/launch", data=data)
+
+    assert response.status_code == 400

@@ -7,7 +7,9 @@ from typing import Any, Final
 
 import structlog
 from litestar import Litestar, Request, Response, get
+from litestar.enums import ScopeType
 from litestar.exceptions import HTTPException
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from token_service.adapters.inbound import html_pages
 from token_service.adapters.inbound.http_errors import NO_STORE, problem
@@ -24,6 +26,13 @@ SECURITY_HEADERS: Final = {
     ),
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
+}
+HTTP_CODES: Final = {
+    400: "bad_request",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "body_too_large",
+    415: "unsupported_media_type",
 }
 log = structlog.get_logger(__name__)
 Lifespan = Callable[[Litestar], AbstractAsyncContextManager[None]]
@@ -42,11 +51,39 @@ async def readyz(request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
     return Response(body, status_code=200 if ready else 503, headers=NO_STORE)
 
 
-async def _bind_request(request: Request[Any, Any, Any]) -> None:
-    structlog.contextvars.clear_contextvars()
-    structlog.contextvars.bind_contextvars(
-        service="token-service", request_id=uuid.uuid4().hex
-    )
+def _request_context(app: ASGIApp) -> ASGIApp:
+    """Binds a fresh request_id, then logs one line per request with its status.
+
+    Only the path is logged, never the query string (it carries launch tokens).
+    """
+
+    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != ScopeType.HTTP:
+            await app(scope, receive, send)
+            return
+        structlog.contextvars.clear_contextvars()
+        structlog.contextvars.bind_contextvars(
+            service="token-service", request_id=uuid.uuid4().hex
+        )
+        status = 500
+
+        async def capture(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await app(scope, receive, capture)
+        finally:
+            log.info(
+                "request_handled",
+                method=scope["method"],
+                path=scope["path"],
+                status=status,
+            )
+
+    return middleware
 
 
 async def _secure(response: Response[Any]) -> Response[Any]:
@@ -62,7 +99,8 @@ def _is_api(request: Request[Any, Any, Any]) -> bool:
 def _http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
     status = exc.status_code
     if _is_api(request):
-        return problem(status, f"http_{status}", str(exc.detail))
+        code = HTTP_CODES.get(status, f"http_{status}")
+        return problem(status, code, str(exc.detail))
     page = html_pages.message_page("Request not accepted", [str(exc.detail)])
     return html(page, status)
 
@@ -82,7 +120,7 @@ def build_litestar(lifespan: Sequence[Lifespan] = ()) -> Litestar:
     return Litestar(
         route_handlers=[healthz, readyz, create_launch_token, *BROWSER_ROUTES],
         lifespan=list(lifespan),
-        before_request=_bind_request,
+        middleware=[_request_context],
         after_request=_secure,
         exception_handlers={HTTPException: _http_error, Exception: _unexpected},
         debug=False,

@@ -26,6 +26,7 @@ from token_service.domain.session import SESSION_LIFETIME
 
 SESSION_COOKIE: Final = "tilt_pos_session"
 MAX_FORM_BYTES: Final = 16 * 1024
+MAX_FIELDS: Final = 8
 HTML: Final = "text/html; charset=utf-8"
 log = structlog.get_logger(__name__)
 
@@ -105,7 +106,11 @@ def _cross_site(app: UseCases, request: Request[Any, Any, Any]) -> bool:
 
 async def _form(request: Request[Any, Any, Any]) -> dict[str, str]:
     body = await request.body()
-    fields = parse_qs(body.decode("utf-8", "replace"), max_num_fields=8)
+    try:
+        fields = parse_qs(body.decode("utf-8", "replace"), max_num_fields=MAX_FIELDS)
+    except ValueError:
+        # More fields than any of our forms has: not one of our forms.
+        return {}
     return {name: values[0] for name, values in fields.items()}
 
 
