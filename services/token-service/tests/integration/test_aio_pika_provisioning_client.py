@@ -171,6 +171,20 @@ async def test_provision_without_a_consumer_fails_within_the_timeout(
     assert time.monotonic() - started < 1.5
 
 
+async def test_is_connected_follows_the_connection(
+    amqp_url: str, names: BusNames
+) -> None:
+    client = AioPikaProvisioningClient(amqp_url, names)
+    assert not client.is_connected
+
+    await client.start()
+    connected = client.is_connected
+    await client.close()
+
+    assert connected
+    assert not client.is_connected
+
+
 async def test_provision_with_a_stopped_consumer_times_out(
     client: AioPikaProvisioningClient,
     amqp_url: str,

@@ -76,6 +76,16 @@ class AioPikaProvisioningClient:
         except aio_pika.exceptions.CONNECTION_EXCEPTIONS as exc:
             raise DependencyUnavailable(RABBITMQ, type(exc).__name__) from exc
 
+    @property
+    def is_connected(self) -> bool:
+        """Whether the broker connection is up now (False while reconnecting)."""
+        connection = self._connection
+        return (
+            connection is not None
+            and not connection.is_closed
+            and connection.connected.is_set()
+        )
+
     async def close(self) -> None:
         if self._connection is not None:
             await self._connection.close()
