@@ -8,6 +8,7 @@ from typing import Any
 
 import aio_pika
 import asyncpg
+import msgspec
 import pytest
 import pytest_asyncio
 from aio_pika.abc import AbstractChannel, AbstractRobustConnection
@@ -27,6 +28,7 @@ from provisioning_service.settings import Settings
 from tilt_shared.bus import LAUNCH_REDEEMED_KEY, BusNames
 from tilt_shared.messages import (
     LaunchRedeemed,
+    ProvisioningRejected,
     ProvisioningResult,
     decode_reply,
     encode,
@@ -269,3 +271,45 @@ async def test_a_cut_before_ack_is_redelivered_and_answered_once(
     assert isinstance(decode_reply(message.body), ProvisioningResult)
     assert extra is None
     assert users == 1
+
+
+async def test_an_invalid_launch_is_answered_and_dead_lettered(
+    channel: AbstractChannel, settings: Settings, seeded: dict[str, str]
+) -> None:
+    service = await started(settings)
+    launch = msgspec.structs.replace(redeemed(seeded), external_user_id="")
+
+    replies, _ = await request(channel, service.names, encode(launch), launch.jti)
+    reply = decode_reply((await next_message(replies)).body)
+    dead = await next_message(await channel.get_queue(service.names.dead_letter_queue))
+    await service.stop()
+
+    assert isinstance(reply, ProvisioningRejected)
+    assert reply.code == "launch_invalid"
+    assert dead.body == encode(launch)
+
+
+async def test_stop_lets_an_in_flight_message_finish(
+    channel: AbstractChannel,
+    settings: Settings,
+    seeded: dict[str, str],
+    in_memory_directory: Any,
+) -> None:
+    entered = asyncio.Event()
+
+    class SlowStore:
+        async def provision(self, launch: Launch) -> Provisioned | Rejection:
+            entered.set()
+            await asyncio.sleep(0.3)
+            return provisioned(launch)
+
+    service = await started(settings, store=SlowStore(), directory=in_memory_directory)
+    launch = redeemed(seeded)
+    replies, _ = await request(channel, service.names, encode(launch), launch.jti)
+    await asyncio.wait_for(entered.wait(), timeout=5)
+
+    await service.stop()
+    reply = await replies.get(no_ack=True, fail=False)
+
+    assert reply is not None
+    assert isinstance(decode_reply(reply.body), ProvisioningResult)
