@@ -6,61 +6,23 @@ adapters are built in the Litestar lifespan so they bind to the server's loop.
 """
 
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
-from dataclasses import dataclass, replace
-from typing import Any, TypeVar
 
 import structlog
 from litestar import Litestar
 
+from token_service.adapter_set import Adapters, build_missing, need
 from token_service.adapters.inbound.litestar_app import build_litestar
 from token_service.adapters.inbound.use_cases import UseCases
 from token_service.application.browser_session import SignOut, ViewSale
-from token_service.application.launch_ports import (
-    Clock,
-    IdGenerator,
-    LaunchLedger,
-    LaunchTokens,
-    PartnerAuthenticator,
-    PartnerDirectory,
-    SessionStore,
-)
 from token_service.application.mint_launch import MintLaunch
-from token_service.application.ports import (
-    DirectorySource,
-    RedemptionBus,
-    SessionIssuer,
-)
 from token_service.application.redeem_launch import RedeemLaunch
-from token_service.settings import (
-    PREFIX,
-    Settings,
-    check_settings,
-    decode_key,
-    parse_key_ring,
-)
+from token_service.settings import PREFIX, Settings, check_settings
+
+__all__ = ["Adapters", "create_app", "main"]
 
 log = structlog.get_logger(__name__)
-Probe = Callable[[], Awaitable[bool]]
-T = TypeVar("T")
-
-
-@dataclass(frozen=True, slots=True)
-class Adapters:
-    """Adapters to use instead of the real ones; `None` means build the real one."""
-
-    ledger: LaunchLedger | None = None
-    sessions: SessionStore | None = None
-    tokens: LaunchTokens | None = None
-    authenticator: PartnerAuthenticator | None = None
-    directory: PartnerDirectory | None = None
-    directory_source: DirectorySource | None = None
-    bus: RedemptionBus | None = None
-    issuer: SessionIssuer | None = None
-    clock: Clock | None = None
-    ids: IdGenerator | None = None
-    probes: dict[str, Probe] | None = None
 
 
 def create_app(settings: Settings, *, overrides: Adapters | None = None) -> Litestar:
@@ -70,7 +32,7 @@ def create_app(settings: Settings, *, overrides: Adapters | None = None) -> Lite
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         async with AsyncExitStack() as stack:
-            adapters = await _build_missing(settings, given, stack)
+            adapters = await build_missing(settings, given, stack)
             app.state.use_cases = _use_cases(settings, adapters)
             log.info("service_started", listen=f"{settings.host}:{settings.port}")
             yield
@@ -78,182 +40,18 @@ def create_app(settings: Settings, *, overrides: Adapters | None = None) -> Lite
     return build_litestar([lifespan])
 
 
-async def _build_missing(
-    settings: Settings, given: Adapters, stack: AsyncExitStack
-) -> Adapters:
-    from token_service.adapters.outbound.secrets_ids import (
-        SecretsIdGenerator,
-        SystemClock,
-    )
-
-    adapters = replace(
-        given,
-        clock=given.clock or SystemClock(),
-        ids=given.ids or SecretsIdGenerator(),
-        tokens=given.tokens or _launch_tokens(settings),
-    )
-    probes = dict(given.probes or {})
-    redis_client: Any = None
-    if not (given.ledger and given.sessions and given.directory):
-        redis_client = _redis_client(settings, stack, probes)
-        adapters = _with_redis(settings, adapters, redis_client)
-    if not (given.bus and (given.directory_source or given.directory)):
-        adapters = await _with_amqp(settings, adapters, stack, probes)
-    if adapters.directory is None:
-        adapters = replace(
-            adapters, directory=_redis_directory(settings, adapters, redis_client)
-        )
-    if given.issuer is None:
-        adapters = _with_cognito(settings, adapters, stack)
-    if given.authenticator is None:
-        from token_service.adapters.outbound.pyjwt_partner_authenticator import (
-            PyJwtPartnerAuthenticator,
-        )
-
-        adapters = replace(
-            adapters,
-            authenticator=PyJwtPartnerAuthenticator(
-                settings.partner_jwks_url,
-                settings.partner_issuer,
-                settings.partner_scope,
-            ),
-        )
-    return replace(adapters, probes=probes)
-
-
-def _redis_client(
-    settings: Settings, stack: AsyncExitStack, probes: dict[str, Probe]
-) -> Any:
-    import redis.asyncio as redis
-
-    client: Any = redis.Redis.from_url(
-        settings.redis_url, socket_connect_timeout=2, socket_timeout=2
-    )
-    stack.push_async_callback(client.aclose)
-
-    async def redis_ready() -> bool:
-        try:
-            return bool(await client.ping())
-        except Exception:  # readiness reports any failure as "not ready"
-            return False
-
-    probes["redis"] = redis_ready
-    return client
-
-
-def _with_redis(settings: Settings, adapters: Adapters, client: Any) -> Adapters:
-    from token_service.adapters.outbound.redis_launch_ledger import RedisLaunchLedger
-    from token_service.adapters.outbound.redis_session_store import RedisSessionStore
-
-    prefix = settings.redis_prefix
-    return replace(
-        adapters,
-        ledger=adapters.ledger or RedisLaunchLedger(client, prefix),
-        sessions=adapters.sessions or RedisSessionStore(client, prefix),
-    )
-
-
-def _redis_directory(
-    settings: Settings, adapters: Adapters, client: Any
-) -> PartnerDirectory:
-    from token_service.adapters.outbound.redis_partner_directory import (
-        RedisPartnerDirectory,
-    )
-
-    return RedisPartnerDirectory(
-        client,
-        _need(adapters.directory_source),
-        _need(adapters.clock),
-        settings.redis_prefix,
-        settings.directory_max_age_s,
-        settings.provisioning_timeout_s,
-    )
-
-
-async def _with_amqp(
-    settings: Settings,
-    adapters: Adapters,
-    stack: AsyncExitStack,
-    probes: dict[str, Probe],
-) -> Adapters:
-    from tilt_shared.bus import BusNames
-    from token_service.adapters.outbound.aio_pika_provisioning_client import (
-        AioPikaProvisioningClient,
-    )
-
-    client: Any = AioPikaProvisioningClient(
-        settings.amqp_url, BusNames.with_prefix(settings.bus_prefix)
-    )
-    await client.start()
-    stack.push_async_callback(client.close)
-
-    async def amqp_ready() -> bool:
-        return _amqp_connected(client)
-
-    probes["amqp"] = amqp_ready
-    return replace(
-        adapters,
-        bus=adapters.bus or client,
-        directory_source=adapters.directory_source or client,
-    )
-
-
-def _amqp_connected(client: Any) -> bool:
-    """Whether the AMQP client holds an open connection (for /readyz)."""
-    if hasattr(client, "is_connected"):
-        return bool(client.is_connected)
-    # The client exposes no flag yet; its robust connection knows.
-    connection = getattr(client, "_connection", None)
-    return connection is not None and not connection.is_closed
-
-
-def _with_cognito(
-    settings: Settings, adapters: Adapters, stack: AsyncExitStack
-) -> Adapters:
-    from token_service.adapters.outbound.cognito_session_issuer import (
-        CognitoConfig,
-        CognitoSessionIssuer,
-    )
-
-    config = CognitoConfig(
-        endpoint_url=settings.cognito_endpoint_url,
-        region=settings.cognito_region,
-        user_pool_id=settings.cognito_user_pool_id,
-        client_id=settings.cognito_client_id,
-        client_secret=settings.cognito_client_secret.reveal(),
-        password_key=decode_key(
-            settings.cognito_password_key.reveal(), "COGNITO_PASSWORD_KEY"
-        ),
-    )
-    issuer = CognitoSessionIssuer(config)
-    stack.callback(issuer.close)
-    return replace(adapters, issuer=issuer)
-
-
-def _launch_tokens(settings: Settings) -> LaunchTokens:
-    from token_service.adapters.outbound.pyjwt_launch_tokens import PyJwtLaunchTokens
-
-    return PyJwtLaunchTokens(
-        parse_key_ring(settings.signing_keys.reveal()),
-        settings.active_kid,
-        settings.token_issuer,
-        settings.token_audience,
-        settings.expiry_leeway_s,
-    )
-
-
 def _use_cases(settings: Settings, a: Adapters) -> UseCases:
-    ledger, sessions, tokens = _need(a.ledger), _need(a.sessions), _need(a.tokens)
-    bus, issuer = _need(a.bus), _need(a.issuer)
-    clock, ids = _need(a.clock), _need(a.ids)
-    directory = _need(a.directory)
+    ledger, sessions, tokens = need(a.ledger), need(a.sessions), need(a.tokens)
+    bus, issuer = need(a.bus), need(a.issuer)
+    clock, ids = need(a.clock), need(a.ids)
+    directory = need(a.directory)
     probes = a.probes or {}
 
     async def readiness() -> dict[str, bool]:
         return {name: await probe() for name, probe in probes.items()}
 
     return UseCases(
-        authenticator=_need(a.authenticator),
+        authenticator=need(a.authenticator),
         mint=MintLaunch(
             ledger,
             tokens,
@@ -279,12 +77,6 @@ def _use_cases(settings: Settings, a: Adapters) -> UseCases:
         public_origin=settings.public_origin,
         cookie_secure=settings.cookie_secure,
     )
-
-
-def _need(adapter: T | None) -> T:
-    if adapter is None:
-        raise RuntimeError("an adapter was neither given nor built")
-    return adapter
 
 
 def main() -> None:

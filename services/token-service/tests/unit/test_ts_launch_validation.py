@@ -16,7 +16,7 @@ def valid(**fields: object) -> LaunchDetails:
         "role_slug": None,
     }
     body.update(fields)
-    return validate_launch_request("partner-1", **body)  # type: ignore[arg-type]
+    return validate_launch_request("partner-1", **body)
 
 
 def field_errors(**fields: object) -> dict[str, str]:
