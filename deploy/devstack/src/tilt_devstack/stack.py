@@ -157,9 +157,7 @@ def token_env(config: StackConfig, pool: bootstrap.PoolInfo) -> dict[str, str]:
         "TOKEN_SERVICE_COGNITO_CLIENT_SECRET": pool.service_client_secret,
         "TOKEN_SERVICE_COGNITO_PASSWORD_KEY": config.password_key,
         "TOKEN_SERVICE_COOKIE_SECURE": "false",
-        # The emulator is not AWS: boto3 only needs some credentials to sign with.
-        "AWS_ACCESS_KEY_ID": "emulator",
-        "AWS_SECRET_ACCESS_KEY": "emulator" ** config.token_env,
+        **config.token_env,
     }
 
 
