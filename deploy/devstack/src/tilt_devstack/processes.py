@@ -39,6 +39,8 @@ class ProcessGroup:
             start_new_session=True,
         )
         self.children[name] = child
+        if not isinstance(stdout, int):
+            stdout.close()  # the child holds its own descriptor
         if stdout == subprocess.PIPE:
             threading.Thread(
                 target=self._relay, args=(name, child), daemon=True

@@ -23,6 +23,11 @@ REGION: Final = "us-east-1"  # moto's global sign-out works only in this region
 SCOPE: Final = "tilt/pos:launch"
 
 
+def console_script(name: str) -> str:
+    """A console script of this environment, as the container images run it."""
+    return str(Path(sys.executable).parent / name)
+
+
 def new_key() -> str:
     return base64.urlsafe_b64encode(secrets.token_bytes(32)).rstrip(b"=").decode()
 
@@ -109,9 +114,7 @@ class RunningStack:
             {"TOKEN_SERVICE_PORT": str(port), "TOKEN_SERVICE_PUBLIC_BASE_URL": url}
         )
         settings.update(env)
-        self.processes.start(
-            name, [sys.executable, "-m", "token_service.entrypoint"], settings
-        )
+        self.processes.start(name, [console_script("token-service")], settings)
         self.processes.wait_http(name, f"{url}/readyz", 40)
         return url
 
@@ -201,12 +204,12 @@ def start_stack(config: StackConfig) -> Iterator[RunningStack]:
 
         processes.start(
             "provisioning",
-            [sys.executable, "-m", "provisioning_service.entrypoint"],
+            [console_script("provisioning-service")],
             provisioning_env(config),
         )
         processes.start(
             "token-service",
-            [sys.executable, "-m", "token_service.entrypoint"],
+            [console_script("token-service")],
             token_env(config, pool),
         )
         processes.wait_http("token-service", f"{config.token_url}/readyz", 40)
