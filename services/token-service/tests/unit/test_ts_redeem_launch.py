@@ -1,5 +1,6 @@
 """RedeemLaunch with in-memory fakes: every branch of DESIGN §6."""
 
+import asyncio
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -15,6 +16,7 @@ from token_fakes import (
 )
 
 from token_service.adapters.outbound.pyjwt_launch_tokens import PyJwtLaunchTokens
+from token_service.application import redeem_launch
 from token_service.application.redeem_launch import RedeemLaunch
 from token_service.domain.errors import (
     LaunchTokenExpired,
@@ -225,3 +227,22 @@ def details_for(external_user_id: str) -> LaunchDetails:
     return LaunchDetails(
         "p1", external_user_id, None, DETAILS.location_id, DETAILS.role_slug
     )
+
+
+async def test_slow_cognito_releases_the_link(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A Cognito sign-in past its budget counts as a failure: 503 and released."""
+    monkeypatch.setattr(redeem_launch, "COGNITO_BUDGET_S", 0.01)
+    token = await world.mint()
+
+    async def slow(user: object) -> object:
+        await asyncio.sleep(1)
+        raise AssertionError("should have been cancelled")
+
+    world.issuer.issue = slow  # type: ignore[method-assign,assignment]
+
+    with pytest.raises(ServiceUnavailable):
+        await world.redeem.execute(token, None)
+
+    assert world.ledger.records["jti-a"].state == "minted"

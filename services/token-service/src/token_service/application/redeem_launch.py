@@ -1,8 +1,9 @@
 """Use case: a browser opens a launch link (DESIGN §6), at most one session per link."""
 
+import asyncio
 from collections.abc import Awaitable
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Final, TypeVar
 
 import structlog
 
@@ -24,12 +25,20 @@ from token_service.domain.errors import (
     ProvisioningRejected,
     ServiceUnavailable,
 )
+from token_service.domain.identity import CognitoTokens
 from token_service.domain.launch import LaunchDetails
-from token_service.domain.provisioning import ProvisioningRejection, RedeemedLaunch
+from token_service.domain.provisioning import (
+    ProvisionedUser,
+    ProvisioningRejection,
+    RedeemedLaunch,
+)
 from token_service.domain.session import SESSION_LIFETIME, BrowserSession
 
 log = structlog.get_logger(__name__)
 T = TypeVar("T")
+# Provisioning waits at most its own timeout (5 s by default); with this cap on
+# Cognito a redemption stays well inside the ledger's 30 s lease (DESIGN §5).
+COGNITO_BUDGET_S: Final = 15.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,7 +124,7 @@ class RedeemLaunch:
             await self._ledger.complete(jti, owner, "")
             raise ProvisioningRejected(result.code, result.message or None)
 
-        tokens = await self._issuer.issue(result)
+        tokens = await self._issue(result)
         now = self._clock.now()
         session = BrowserSession(
             session_id=self._ids.new_session_id(),
@@ -153,6 +162,14 @@ class RedeemLaunch:
             membership_created=result.membership_created,
         )
         return session
+
+    async def _issue(self, user: ProvisionedUser) -> CognitoTokens:
+        """Cognito sign-in, bounded so a redemption ends well within its lease."""
+        try:
+            async with asyncio.timeout(COGNITO_BUDGET_S):
+                return await self._issuer.issue(user)
+        except TimeoutError as exc:
+            raise DependencyUnavailable("cognito", "sign-in took too long") from exc
 
     async def _current_session(self, session_id: str | None) -> BrowserSession | None:
         if not session_id:
