@@ -1,6 +1,7 @@
 """Prefetch detection (C-01) and the MintLaunch use case's order of steps."""
 
-from urllib.parse import parse_qs, urlsplit
+import re
+from urllib.parse import parse_qs, quote_plus, unquote_plus, urlsplit
 
 import pytest
 from token_fakes import (
@@ -106,3 +107,16 @@ async def test_dependencies_down_are_service_unavailable() -> None:
     directory.failing, ledger.failing = False, True
     with pytest.raises(ServiceUnavailable):
         await mint.execute("p1", fields())
+
+
+async def test_c08_two_thousand_tokens_are_url_safe_and_survive_form_encoding() -> None:
+    """Every token is base64url segments; decoding and re-encoding changes nothing."""
+    mint, _, _ = mint_case()
+    pattern = re.compile(r"^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$")
+
+    for _ in range(2000):
+        url = (await mint.execute("p1", fields())).launch_url
+        token = parse_qs(urlsplit(url).query)["token"][0]
+        assert pattern.fullmatch(token)
+        assert unquote_plus(quote_plus(token)) == token
+        assert f"token={token}" in url
