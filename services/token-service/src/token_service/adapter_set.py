@@ -50,6 +50,7 @@ class Adapters:
 async def build_missing(
     settings: Settings, given: Adapters, stack: AsyncExitStack
 ) -> Adapters:
+    """`given`, completed with real adapters; `stack` closes what was opened."""
     from token_service.adapters.outbound.secrets_ids import (
         SecretsIdGenerator,
         SystemClock,
@@ -185,7 +186,7 @@ def _with_cognito(
     )
 
     config = CognitoConfig(
-        endpoint_url=settings.cognito_endpoint_url,
+        endpoint_url=settings.cognito_endpoint_url or None,
         region=settings.cognito_region,
         user_pool_id=settings.cognito_user_pool_id,
         client_id=settings.cognito_client_id,

@@ -17,6 +17,7 @@ from token_fakes import (
 
 from token_service.adapters.outbound.pyjwt_launch_tokens import PyJwtLaunchTokens
 from token_service.application import redeem_launch
+from token_service.application.ports import DependencyUnavailable
 from token_service.application.redeem_launch import RedeemLaunch
 from token_service.domain.errors import (
     LaunchTokenExpired,
@@ -245,4 +246,22 @@ async def test_slow_cognito_releases_the_link(
     with pytest.raises(ServiceUnavailable):
         await world.redeem.execute(token, None)
 
+    assert world.ledger.records["jti-a"].state == "minted"
+
+
+async def test_ledger_failing_at_complete_deletes_the_session_and_is_503(
+    world: World,
+) -> None:
+    """Redis fails at the last step: no session survives, the retry page is shown."""
+    token = await world.mint()
+
+    async def broken(jti: str, owner: str, session_id: str) -> bool:
+        raise DependencyUnavailable("redis", "fake outage")
+
+    world.ledger.complete = broken  # type: ignore[method-assign]
+
+    with pytest.raises(ServiceUnavailable):
+        await world.redeem.execute(token, None)
+
+    assert world.sessions.sessions == {}
     assert world.ledger.records["jti-a"].state == "minted"
