@@ -158,7 +158,7 @@ async def _with_amqp(
     stack.push_async_callback(client.close)
 
     async def amqp_ready() -> bool:
-        return _amqp_connected(client)
+        return bool(client.is_connected)
 
     probes["amqp"] = amqp_ready
     return replace(
@@ -166,15 +166,6 @@ async def _with_amqp(
         bus=adapters.bus or client,
         directory_source=adapters.directory_source or client,
     )
-
-
-def _amqp_connected(client: Any) -> bool:
-    """Whether the AMQP client holds an open connection (for /readyz)."""
-    if hasattr(client, "is_connected"):
-        return bool(client.is_connected)
-    # The client exposes no flag yet; its robust connection knows.
-    connection = getattr(client, "_connection", None)
-    return connection is not None and not connection.is_closed
 
 
 def _with_cognito(
