@@ -35,13 +35,16 @@ def message_page(heading: str, lines: Iterable[str], code: str | None = None) ->
     return _page(heading, f"<h1>{escape(heading)}</h1>{text}{shown}")
 
 
-def continue_page(token: str) -> str:
-    """Shown to link previews and prefetchers: only a human's click redeems."""
+def continue_page() -> str:
+    """Shown to link previews and prefetchers: only a human's click redeems.
+
+    The form has no action, so it posts back to the launch URL the browser
+    already holds: the token never has to be written into the page (C-15).
+    """
     body = (
         "<h1>Continue to Tilt POS</h1>"
         "<p>Select the button to sign in to the Tilt POS.</p>"
-        '<form method="post" action="/launch">'
-        f'<input type="hidden" name="token" value="{escape(token, quote=True)}">'
+        '<form method="post">'
         '<button type="submit">Continue to Tilt POS</button></form>'
     )
     return _page("Continue to Tilt POS", body)

@@ -135,7 +135,7 @@ async def open_launch_link(request: Request[Any, Any, Any]) -> Response[str]:
         return error_page(LaunchTokenInvalid())
     if is_prefetch(request.headers):
         log.info("launch_preview_answered", user_agent_kind="preview")
-        return html(html_pages.continue_page(token))
+        return html(html_pages.continue_page())
     return await _redeem(request, token)
 
 
@@ -143,7 +143,7 @@ async def open_launch_link(request: Request[Any, Any, Any]) -> Response[str]:
 async def continue_launch(request: Request[Any, Any, Any]) -> Response[str]:
     if _cross_site(use_cases(request), request):
         return error_page(LaunchTokenInvalid())
-    token = (await _form(request)).get("token")
+    token = request.query_params.get("token")
     if not token:
         return error_page(LaunchTokenInvalid())
     return await _redeem(request, token)
