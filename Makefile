@@ -43,7 +43,7 @@ lint: venv ## ruff, mypy and the import rules of the hexagons
 	$(PYTHON) -m ruff check .
 	$(PYTHON) -m ruff format --check .
 	.venv/bin/lint-imports
-	$(PYTHON) -m mypy shared/src services/token-service/src services/provisioning-service/src
+	$(PYTHON) -m mypy shared/src services/token-service/src services/provisioning-service/src deploy/cognito-emulator/src deploy/devstack/src
 
 .PHONY: up down logs
 up: ## the same stack in containers (needs a Docker engine)

@@ -19,7 +19,7 @@ class _Message(msgspec.Struct, frozen=True, kw_only=True, tag_field="type"):
     schema_version: int = SCHEMA_VERSION
 
 
-class LaunchRedeemed(_Message, tag="launch.redeemed"):
+class LaunchRedeemed(_Message, frozen=True, kw_only=True, tag="launch.redeemed"):
     """Published by the token service once a launch token has been claimed."""
 
     jti: str
@@ -31,7 +31,9 @@ class LaunchRedeemed(_Message, tag="launch.redeemed"):
     redeemed_at: datetime
 
 
-class ProvisioningResult(_Message, tag="provisioning.result"):
+class ProvisioningResult(
+    _Message, frozen=True, kw_only=True, tag="provisioning.result"
+):
     """Provisioning's reply when the POS user and membership exist."""
 
     jti: str
@@ -44,7 +46,9 @@ class ProvisioningResult(_Message, tag="provisioning.result"):
     membership_created: bool
 
 
-class ProvisioningRejected(_Message, tag="provisioning.rejected"):
+class ProvisioningRejected(
+    _Message, frozen=True, kw_only=True, tag="provisioning.rejected"
+):
     """Provisioning's reply when the launch may not be provisioned."""
 
     jti: str
@@ -55,7 +59,9 @@ class ProvisioningRejected(_Message, tag="provisioning.rejected"):
 ProvisioningReply = ProvisioningResult | ProvisioningRejected
 
 
-class DirectorySnapshotRequest(_Message, tag="directory.snapshot_request"):
+class DirectorySnapshotRequest(
+    _Message, frozen=True, kw_only=True, tag="directory.snapshot_request"
+):
     """Asks provisioning for every partner's status and granted locations."""
 
 
@@ -65,7 +71,7 @@ class PartnerEntry(msgspec.Struct, frozen=True, kw_only=True):
     location_ids: list[str]
 
 
-class DirectorySnapshot(_Message, tag="directory.snapshot"):
+class DirectorySnapshot(_Message, frozen=True, kw_only=True, tag="directory.snapshot"):
     """The full directory as provisioning sees it (DESIGN §7.2)."""
 
     version: int

@@ -1,1 +1,1 @@
-"""Adapters of the token service: inbound (HTTP) and outbound (Redis, AMQP, Cognito, JWS)."""
+"""Adapters of the token service: inbound HTTP; outbound Redis, AMQP, Cognito, JWS."""

@@ -22,7 +22,8 @@ class DependencyUnavailable(Exception):
     """
 
     def __init__(self, dependency: str, detail: str = "") -> None:
-        super().__init__(f"{dependency} unavailable: {detail}" if detail else dependency)
+        message = f"{dependency} unavailable: {detail}" if detail else dependency
+        super().__init__(message)
         self.dependency = dependency
         self.detail = detail
 

@@ -1,1 +1,1 @@
-"""The token service's domain: launch details, roles, sessions. Standard library only."""
+"""The token service's domain: launch details, roles, sessions. Stdlib only."""
