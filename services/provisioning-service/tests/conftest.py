@@ -4,8 +4,10 @@ import pytest
 
 from provisioning_service.domain.directory import (
     Directory,
+    Membership,
     PartnerListing,
     PartnerStatus,
+    UserListing,
 )
 from provisioning_service.domain.errors import UnknownLocation, UnknownPartner
 from provisioning_service.domain.launch import (
@@ -114,6 +116,33 @@ class InMemoryDirectory:
         changed = (partner_id, location_id) not in self.grants
         self.grants.add((partner_id, location_id))
         return self._changed(changed)
+
+    async def revoke(self, partner_id: str, location_id: str) -> bool:
+        if partner_id not in self.partners:
+            raise UnknownPartner(partner_id)
+        changed = (partner_id, location_id) in self.grants
+        self.grants.discard((partner_id, location_id))
+        return self._changed(changed)
+
+    async def users(self, partner_id: str) -> list[UserListing]:
+        if partner_id not in self.partners:
+            raise UnknownPartner(partner_id)
+        return [
+            UserListing(
+                pos_user_id,
+                external_user_id,
+                display_name,
+                tuple(
+                    Membership(location, role)
+                    for (user, location), role in self.memberships.items()
+                    if user == pos_user_id
+                ),
+            )
+            for (partner, external_user_id), (pos_user_id, display_name) in (
+                self.users.items()
+            )
+            if partner == partner_id
+        ]
 
     def _changed(self, changed: bool) -> bool:
         self.version += int(changed)

@@ -1,12 +1,12 @@
 """Operators' CLI for partners, locations, grants: `python -m provisioning_service.cli`.
 
-Every command is idempotent and prints what it did. The database URL comes
-from PROVISIONING_DATABASE_URL. Cognito app clients are created elsewhere;
-the partner id here must be the app client id (DESIGN §3.1).
+Every command prints what it did, is safe to repeat, and exits non-zero with
+a one-line reason on bad input. Settings come from PROVISIONING_* variables:
+DATABASE_URL, and COGNITO_ENDPOINT_URL / COGNITO_REGION / COGNITO_USER_POOL_ID
+for `partner create`, the one command that calls Cognito.
 """
 
 import asyncio
-import os
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Final, TypeVar
@@ -17,16 +17,28 @@ import click
 from provisioning_service.adapters.outbound.asyncpg_directory import (
     AsyncpgDirectoryAdmin,
 )
+from provisioning_service.adapters.outbound.boto3_partner_clients import (
+    Boto3PartnerClients,
+)
 from provisioning_service.domain.directory import PartnerStatus
-from provisioning_service.domain.errors import ProvisioningError
-from provisioning_service.settings import DEFAULT_DATABASE_URL
+from provisioning_service.domain.errors import PartnerClientFailed, ProvisioningError
+from provisioning_service.settings import OperatorSettings, read_operator_settings
+from tilt_shared.settings import SettingsError
 
 T = TypeVar("T")
 NAME_MAX: Final = 200
+PARTNER_ID_MAX: Final = 128
+
+
+def _settings() -> OperatorSettings:
+    try:
+        return read_operator_settings()
+    except SettingsError as exc:
+        raise click.ClickException(str(exc)) from exc
 
 
 def _run(action: Callable[[AsyncpgDirectoryAdmin], Awaitable[T]]) -> T:
-    url = os.environ.get("PROVISIONING_DATABASE_URL", DEFAULT_DATABASE_URL)
+    url = _settings().database_url.reveal()
 
     async def go() -> T:
         connection = await asyncpg.connect(url, timeout=10)
@@ -43,21 +55,31 @@ def _run(action: Callable[[AsyncpgDirectoryAdmin], Awaitable[T]]) -> T:
         raise click.ClickException(f"database: {type(exc).__name__}: {exc}") from exc
 
 
-def _name(value: str) -> str:
+def _name(_: object, __: object, value: str) -> str:
     name = value.strip()
     if not 1 <= len(name) <= NAME_MAX:
-        raise click.BadParameter(f"expected 1-{NAME_MAX} characters")
+        raise click.BadParameter(f"expected 1-{NAME_MAX} characters, got {len(name)}")
     return name
 
 
-def _partner_id(value: str) -> str:
-    if not value or value != value.strip() or len(value) > 128:
-        raise click.BadParameter("expected 1-128 characters with no surrounding spaces")
+def _partner_id(_: object, __: object, value: str | None) -> str | None:
+    if value is None:
+        return None
+    if not value or value != value.strip() or len(value) > PARTNER_ID_MAX:
+        raise click.BadParameter(
+            f"expected 1-{PARTNER_ID_MAX} characters with no surrounding spaces"
+        )
     return value
 
 
 def _said(changed: bool, done: str, already: str) -> None:
     click.echo(done if changed else already)
+
+
+partner_option = click.option(
+    "--partner-id", required=True, callback=_partner_id, help="The app client id."
+)
+location_option = click.option("--location-id", required=True, type=click.UUID)
 
 
 @click.group()
@@ -71,30 +93,83 @@ def partner() -> None:
 
 
 @partner.command("create")
-@click.option("--partner-id", required=True, help="The Cognito app client id.")
-@click.option("--name", required=True)
-def partner_create(partner_id: str, name: str) -> None:
-    partner_id, name = _partner_id(partner_id), _name(name)
-    changed = _run(lambda admin: admin.create_partner(partner_id, name))
-    _said(changed, f"created partner {partner_id}", f"partner {partner_id} exists")
+@click.option("--name", required=True, callback=_name)
+@click.option(
+    "--partner-id",
+    callback=_partner_id,
+    help="Register an existing app client instead of creating one.",
+)
+def partner_create(name: str, partner_id: str | None) -> None:
+    """Create the partner's Cognito app client and its partner row.
+
+    The client secret is printed once, here, and stored nowhere.
+    """
+    if partner_id is not None:
+        changed = _run(lambda admin: admin.create_partner(partner_id, name))
+        _said(changed, f"created partner {partner_id}", f"partner {partner_id} exists")
+        return
+
+    settings = _settings()
+    try:
+        clients = Boto3PartnerClients(
+            settings.cognito_user_pool_id,
+            settings.cognito_region,
+            settings.cognito_endpoint_url,
+        )
+        client_id, client_secret = clients.create(name)
+    except PartnerClientFailed as exc:
+        raise click.ClickException(f"{exc.code}: {exc}") from exc
+
+    try:
+        _run(lambda admin: admin.create_partner(client_id, name))
+    except click.ClickException:
+        # No partner row means nobody can use the client: do not leave it behind.
+        clients.delete(client_id)
+        raise
+    click.echo(f"created partner {client_id} ({name})")
+    click.echo(f"client_id: {client_id}")
+    click.echo(f"client_secret: {client_secret}")
+    click.echo("the secret is shown only now: hand it to the partner securely")
 
 
 @partner.command("suspend")
-@click.option("--partner-id", required=True)
+@partner_option
 def partner_suspend(partner_id: str) -> None:
+    """Stop a partner's launches (mint and redemption) until reactivated."""
     changed = _run(
         lambda admin: admin.set_partner_status(partner_id, PartnerStatus.SUSPENDED)
     )
-    _said(changed, f"suspended partner {partner_id}", "already suspended")
+    _said(
+        changed,
+        f"suspended partner {partner_id}",
+        f"partner {partner_id} already suspended",
+    )
 
 
-@partner.command("activate")
-@click.option("--partner-id", required=True)
-def partner_activate(partner_id: str) -> None:
+@partner.command("reactivate")
+@partner_option
+def partner_reactivate(partner_id: str) -> None:
+    """Let a suspended partner launch again."""
     changed = _run(
         lambda admin: admin.set_partner_status(partner_id, PartnerStatus.ACTIVE)
     )
-    _said(changed, f"activated partner {partner_id}", "already active")
+    _said(
+        changed,
+        f"reactivated partner {partner_id}",
+        f"partner {partner_id} already active",
+    )
+
+
+@partner.command("users")
+@partner_option
+def partner_users(partner_id: str) -> None:
+    """List the partner's POS users and their memberships."""
+    users = _run(lambda admin: admin.users(partner_id))
+    click.echo(f"partner {partner_id}: {len(users)} user(s)")
+    for user in users:
+        click.echo(f"{user.pos_user_id}  {user.external_user_id}  {user.display_name}")
+        for membership in user.memberships:
+            click.echo(f"    {membership.location_id}  {membership.role_slug}")
 
 
 @cli.group()
@@ -103,17 +178,18 @@ def location() -> None:
 
 
 @location.command("create")
-@click.option("--location-id", required=True, type=click.UUID)
-@click.option("--name", required=True)
-def location_create(location_id: uuid.UUID, name: str) -> None:
-    name = _name(name)
-    changed = _run(lambda admin: admin.create_location(str(location_id), name))
-    _said(changed, f"created location {location_id}", f"location {location_id} exists")
+@click.option("--name", required=True, callback=_name)
+@click.option("--location-id", type=click.UUID, help="Default: a new random UUID.")
+def location_create(name: str, location_id: uuid.UUID | None) -> None:
+    """Create a location; grant it to partners with `grant`."""
+    chosen = str(location_id or uuid.uuid4())
+    changed = _run(lambda admin: admin.create_location(chosen, name))
+    _said(changed, f"created location {chosen}", f"location {chosen} exists")
 
 
 @cli.command()
-@click.option("--partner-id", required=True)
-@click.option("--location-id", required=True, type=click.UUID)
+@partner_option
+@location_option
 def grant(partner_id: str, location_id: uuid.UUID) -> None:
     """Let a partner launch users into a location."""
     changed = _run(lambda admin: admin.grant(partner_id, str(location_id)))
@@ -121,6 +197,19 @@ def grant(partner_id: str, location_id: uuid.UUID) -> None:
         changed,
         f"granted location {location_id} to partner {partner_id}",
         f"partner {partner_id} already has location {location_id}",
+    )
+
+
+@cli.command()
+@partner_option
+@location_option
+def revoke(partner_id: str, location_id: uuid.UUID) -> None:
+    """Withdraw a grant: new launches into the location are refused."""
+    changed = _run(lambda admin: admin.revoke(partner_id, str(location_id)))
+    _said(
+        changed,
+        f"revoked location {location_id} from partner {partner_id}",
+        f"partner {partner_id} had no grant of location {location_id}",
     )
 
 

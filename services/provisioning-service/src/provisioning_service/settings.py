@@ -31,6 +31,23 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             )
 
 
+class OperatorSettings(msgspec.Struct, frozen=True, kw_only=True):
+    """What the operators' CLI needs besides the database; never the consumer."""
+
+    database_url: Secret = Secret(DEFAULT_DATABASE_URL)
+    # Empty means AWS itself; a URL points at a local emulator.
+    cognito_endpoint_url: str = ""
+    cognito_region: str = "us-east-1"
+    cognito_user_pool_id: str = ""
+
+
+def read_operator_settings(
+    environ: Mapping[str, str] | None = None,
+) -> OperatorSettings:
+    """Raises `tilt_shared.settings.SettingsError` with a one-line reason."""
+    return load_settings(OperatorSettings, PREFIX, environ)
+
+
 def read_settings(environ: Mapping[str, str] | None = None) -> Settings:
     """Raises `tilt_shared.settings.SettingsError` with a one-line reason."""
     return load_settings(Settings, PREFIX, environ)

@@ -6,7 +6,11 @@ driver errors (asyncpg) with `raise ... from`.
 
 from typing import Protocol
 
-from provisioning_service.domain.directory import Directory, PartnerStatus
+from provisioning_service.domain.directory import (
+    Directory,
+    PartnerStatus,
+    UserListing,
+)
 from provisioning_service.domain.launch import Launch, Provisioned, Rejection
 
 
@@ -55,3 +59,26 @@ class DirectoryAdmin(Protocol):
     async def create_location(self, location_id: str, name: str) -> bool: ...
 
     async def grant(self, partner_id: str, location_id: str) -> bool: ...
+
+    async def revoke(self, partner_id: str, location_id: str) -> bool:
+        """Withdraw a grant; memberships stay, but no launch can use them."""
+        ...
+
+    async def users(self, partner_id: str) -> list[UserListing]:
+        """The partner's users, oldest first, each with its memberships."""
+        ...
+
+
+class PartnerClients(Protocol):
+    """Creates and deletes partners' OAuth2 app clients at the identity provider.
+
+    A created client has only the client-credentials grant and the launch
+    scope (DESIGN §3.1); its id is the partner id. Raises
+    `PartnerClientFailed` when the provider refuses or cannot be reached.
+    """
+
+    def create(self, name: str) -> tuple[str, str]:
+        """Returns (client id, client secret); the secret is never stored here."""
+        ...
+
+    def delete(self, client_id: str) -> None: ...

@@ -22,3 +22,19 @@ class Directory:
 
     version: int
     partners: tuple[PartnerListing, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Membership:
+    location_id: str
+    role_slug: str
+
+
+@dataclass(frozen=True, slots=True)
+class UserListing:
+    """One POS user of a partner with every membership it holds."""
+
+    pos_user_id: str
+    external_user_id: str
+    display_name: str
+    memberships: tuple[Membership, ...]

@@ -32,3 +32,9 @@ class UnknownLocation(ProvisioningError):
     """An operator named a location that does not exist."""
 
     code = "location_unknown"
+
+
+class PartnerClientFailed(ProvisioningError):
+    """Cognito refused or failed to create or delete a partner's app client."""
+
+    code = "partner_client_failed"

@@ -13,8 +13,10 @@ import asyncpg
 from provisioning_service.adapters.outbound.asyncpg_errors import translated
 from provisioning_service.domain.directory import (
     Directory,
+    Membership,
     PartnerListing,
     PartnerStatus,
+    UserListing,
 )
 from provisioning_service.domain.errors import UnknownLocation, UnknownPartner
 
@@ -25,6 +27,17 @@ SELECT p.partner_id, p.status,
        ARRAY(SELECT g.location_id::text FROM partner_location_tbl g
              WHERE g.partner_id = p.partner_id ORDER BY 1) AS location_ids
 FROM partner_tbl p ORDER BY p.partner_id
+"""
+USERS_SQL: Final = """
+SELECT u.pos_user_id::text, u.external_user_id, u.display_name,
+       ARRAY(SELECT m.location_id::text FROM pos_user_membership_tbl m
+             WHERE m.pos_user_id = u.pos_user_id ORDER BY m.created_at, 1)
+           AS location_ids,
+       ARRAY(SELECT m.role_slug FROM pos_user_membership_tbl m
+             WHERE m.pos_user_id = u.pos_user_id ORDER BY m.created_at, m.location_id)
+           AS role_slugs
+FROM pos_user_tbl u WHERE u.partner_id = $1
+ORDER BY u.created_at, u.external_user_id
 """
 
 
@@ -97,6 +110,35 @@ class AsyncpgDirectoryAdmin:
             location_id,
             bump=True,
         )
+
+    async def revoke(self, partner_id: str, location_id: str) -> bool:
+        await self._require("partner_tbl", "partner_id", partner_id)
+        return await self._change(
+            "DELETE FROM partner_location_tbl "
+            "WHERE partner_id = $1 AND location_id = $2::uuid RETURNING 1",
+            partner_id,
+            location_id,
+            bump=True,
+        )
+
+    async def users(self, partner_id: str) -> list[UserListing]:
+        await self._require("partner_tbl", "partner_id", partner_id)
+        async with translated("list_users"):
+            rows = await self._connection.fetch(USERS_SQL, partner_id)
+        return [
+            UserListing(
+                pos_user_id=row["pos_user_id"],
+                external_user_id=row["external_user_id"],
+                display_name=row["display_name"],
+                memberships=tuple(
+                    Membership(location_id, role_slug)
+                    for location_id, role_slug in zip(
+                        row["location_ids"], row["role_slugs"], strict=True
+                    )
+                ),
+            )
+            for row in rows
+        ]
 
     async def _change(self, sql: str, *args: object, bump: bool) -> bool:
         async with translated("directory_change"), self._connection.transaction():
