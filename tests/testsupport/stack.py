@@ -52,7 +52,12 @@ def stack_config(
         redis_prefix=f"{label}-{run}:",
         bus_prefix=f"{label}-{run}.",
         log_dir=ARTIFACTS / f"{label}-{run}",
-        token_env={"TOKEN_SERVICE_DIRECTORY_MAX_AGE_S": "0.5"},
+        token_env={
+            "TOKEN_SERVICE_DIRECTORY_MAX_AGE_S": "0.5",
+            # C-08 mints 2,000 links at once from one partner.
+            "TOKEN_SERVICE_MINT_RATE_PER_S": "100000",
+            "TOKEN_SERVICE_MINT_BURST": "100000",
+        },
     )
     return config, database
 

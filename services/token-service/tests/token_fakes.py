@@ -6,7 +6,7 @@ from itertools import count
 from typing import TYPE_CHECKING, Literal
 
 from tilt_shared.settings import Secret
-from token_service.application.launch_ports import ClaimRefused
+from token_service.application.launch_ports import ClaimRefused, Throttled
 from token_service.application.ports import DependencyUnavailable
 from token_service.domain.errors import (
     InsufficientScope,
@@ -126,6 +126,26 @@ class InMemoryLaunchLedger:
             return False
         record.state, record.session_id = "redeemed", session_id
         return True
+
+
+class InMemoryMintRateLimiter:
+    """`MintRateLimiter` in a dict of partner → theoretical arrival time (GCRA)."""
+
+    def __init__(self, rate_per_s: float = 1000.0, burst: int = 10_000) -> None:
+        self.interval = timedelta(seconds=1 / rate_per_s)
+        self.tolerance = self.interval * (burst - 1)
+        self.arrivals: dict[str, datetime] = {}
+        self.failing = False
+
+    async def acquire(self, partner_id: str, now: datetime) -> Throttled | None:
+        if self.failing:
+            raise DependencyUnavailable("redis", "fake outage")
+        arrival = max(self.arrivals.get(partner_id, now), now)
+        wait = arrival - self.tolerance - now
+        if wait > timedelta(0):
+            return Throttled(retry_after_s=wait.total_seconds())
+        self.arrivals[partner_id] = arrival + self.interval
+        return None
 
 
 class InMemorySessionStore:
@@ -317,6 +337,7 @@ class FakeWorld:
         default_factory=lambda: InMemoryDirectorySource(dict(GRANTS))
     )
     ledger: InMemoryLaunchLedger = field(default_factory=InMemoryLaunchLedger)
+    limiter: InMemoryMintRateLimiter = field(default_factory=InMemoryMintRateLimiter)
     sessions: InMemorySessionStore | None = None
 
     def adapters(self, *, in_memory_stores: bool = True) -> "Adapters":
@@ -337,6 +358,7 @@ class FakeWorld:
         return Adapters(
             ledger=self.ledger,
             sessions=self.sessions,
+            limiter=self.limiter,
             directory=self.directory,
             bus=self.bus,
             issuer=self.issuer,

@@ -15,6 +15,7 @@ from token_service.application.launch_ports import (
     IdGenerator,
     LaunchLedger,
     LaunchTokens,
+    MintRateLimiter,
     PartnerAuthenticator,
     PartnerDirectory,
     SessionStore,
@@ -36,6 +37,7 @@ class Adapters:
 
     ledger: LaunchLedger | None = None
     sessions: SessionStore | None = None
+    limiter: MintRateLimiter | None = None
     tokens: LaunchTokens | None = None
     authenticator: PartnerAuthenticator | None = None
     directory: PartnerDirectory | None = None
@@ -64,7 +66,7 @@ async def build_missing(
     )
     probes = dict(given.probes or {})
     redis_client: Any = None
-    if not (given.ledger and given.sessions and given.directory):
+    if not (given.ledger and given.sessions and given.limiter and given.directory):
         redis_client = _redis_client(settings, stack, probes)
         adapters = _with_redis(settings, adapters, redis_client)
     if not (given.bus and (given.directory_source or given.directory)):
@@ -113,13 +115,20 @@ def _redis_client(
 
 def _with_redis(settings: Settings, adapters: Adapters, client: Any) -> Adapters:
     from token_service.adapters.outbound.redis_launch_ledger import RedisLaunchLedger
+    from token_service.adapters.outbound.redis_mint_rate_limiter import (
+        RedisMintRateLimiter,
+    )
     from token_service.adapters.outbound.redis_session_store import RedisSessionStore
 
     prefix = settings.redis_prefix
+    limiter = adapters.limiter or RedisMintRateLimiter(
+        client, settings.mint_rate_per_s, settings.mint_burst, prefix
+    )
     return replace(
         adapters,
         ledger=adapters.ledger or RedisLaunchLedger(client, prefix),
         sessions=adapters.sessions or RedisSessionStore(client, prefix),
+        limiter=limiter,
     )
 
 

@@ -56,6 +56,7 @@ def _use_cases(settings: Settings, a: Adapters) -> UseCases:
             ledger,
             tokens,
             directory,
+            need(a.limiter),
             clock,
             ids,
             settings.public_base_url,

@@ -41,6 +41,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     cookie_secure: bool = True
     log_level: str = "INFO"
     directory_max_age_s: float = 5.0
+    # Per partner: far above one back office launching its users, low enough
+    # that a runaway client cannot fill Redis; load tests raise it.
+    mint_rate_per_s: float = 50.0
+    mint_burst: int = 500
 
     @property
     def public_origin(self) -> str:
@@ -82,6 +86,10 @@ def check_settings(settings: Settings) -> None:
     ):
         if not getattr(settings, name):
             raise SettingsError(f"{PREFIX}{name.upper()}: expected a value")
+    if settings.mint_rate_per_s <= 0 or settings.mint_burst < 1:
+        raise SettingsError(
+            f"{PREFIX}MINT_RATE_PER_S/MINT_BURST: expected > 0 and >= 1"
+        )
     if settings.launch_ttl_s <= 0 or settings.provisioning_timeout_s <= 0:
         raise SettingsError(
             f"{PREFIX}LAUNCH_TTL_S/PROVISIONING_TIMEOUT_S: expected > 0"

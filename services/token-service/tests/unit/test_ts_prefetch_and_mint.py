@@ -10,6 +10,7 @@ from token_fakes import (
     LOCATION_2,
     FixedClock,
     InMemoryLaunchLedger,
+    InMemoryMintRateLimiter,
     InMemoryPartnerDirectory,
     SequentialIds,
 )
@@ -60,7 +61,8 @@ def mint_case() -> tuple[MintLaunch, InMemoryLaunchLedger, InMemoryPartnerDirect
     directory = InMemoryPartnerDirectory(dict(GRANTS))
     tokens = PyJwtLaunchTokens({"k1": b"k" * 32}, "k1", "tilt-pos", "tilt-pos-launch")
     mint = MintLaunch(
-        ledger, tokens, directory, FixedClock(), SequentialIds(),
+        ledger, tokens, directory, InMemoryMintRateLimiter(), FixedClock(),
+        SequentialIds(),
         "https://pos.example.com/", 600,
     )  # fmt: skip
     return mint, ledger, directory

@@ -1,4 +1,4 @@
-"""Ports of the launch flow: ledger, tokens, partner checks, sessions, time and ids.
+"""Ports of the launch flow: ledger, tokens, partner checks, rates, sessions, time, ids.
 
 Each port raises only what its docstring names; driver errors become
 `DependencyUnavailable` in the adapter.
@@ -17,6 +17,13 @@ class ClaimRefused:
     """Why a claim failed: `used` (claimed by another, or redeemed) or `unknown`."""
 
     reason: Literal["used", "unknown"]
+
+
+@dataclass(frozen=True, slots=True)
+class Throttled:
+    """A mint refused by the rate limit; one is admitted `retry_after_s` later."""
+
+    retry_after_s: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +88,18 @@ class PartnerDirectory(Protocol):
     """
 
     async def check(self, partner_id: str, location_id: str) -> None: ...
+
+
+class MintRateLimiter(Protocol):
+    """Each partner's budget of mints: a sustained rate with a burst on top.
+
+    `acquire` spends one mint of the partner's budget, or spends nothing and
+    answers `Throttled` with the wait until one is admitted. Atomic and shared
+    by every replica; `now` is the caller's clock. Raises
+    `DependencyUnavailable` when the store fails.
+    """
+
+    async def acquire(self, partner_id: str, now: datetime) -> Throttled | None: ...
 
 
 class SessionStore(Protocol):

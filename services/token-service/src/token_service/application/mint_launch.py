@@ -1,5 +1,6 @@
 """Use case: a partner asks for a launch link (DESIGN §3.2, §4)."""
 
+import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import urlencode
@@ -11,10 +12,12 @@ from token_service.application.launch_ports import (
     IdGenerator,
     LaunchLedger,
     LaunchTokens,
+    MintRateLimiter,
     PartnerDirectory,
+    Throttled,
 )
 from token_service.application.ports import DependencyUnavailable
-from token_service.domain.errors import ServiceUnavailable
+from token_service.domain.errors import RateLimited, ServiceUnavailable
 from token_service.domain.launch import validate_launch_request
 
 log = structlog.get_logger(__name__)
@@ -37,10 +40,10 @@ class LaunchRequestFields:
 
 
 class MintLaunch:
-    """Validate, check the grant, store the record, then sign: in that order.
+    """Spend the rate budget, validate, check the grant, store, sign: in that order.
 
-    Raises `ValidationFailed`, `LocationNotPermitted`, `PartnerSuspended` or
-    `ServiceUnavailable`.
+    Raises `RateLimited`, `ValidationFailed`, `LocationNotPermitted`,
+    `PartnerSuspended` or `ServiceUnavailable`.
     """
 
     def __init__(
@@ -48,6 +51,7 @@ class MintLaunch:
         ledger: LaunchLedger,
         tokens: LaunchTokens,
         directory: PartnerDirectory,
+        limiter: MintRateLimiter,
         clock: Clock,
         ids: IdGenerator,
         public_base_url: str,
@@ -56,6 +60,7 @@ class MintLaunch:
         self._ledger = ledger
         self._tokens = tokens
         self._directory = directory
+        self._limiter = limiter
         self._clock = clock
         self._ids = ids
         self._launch_base = public_base_url.rstrip("/") + "/launch"
@@ -64,6 +69,14 @@ class MintLaunch:
     async def execute(
         self, partner_id: str, fields: LaunchRequestFields
     ) -> MintedLaunch:
+        try:
+            throttled = await self._limiter.acquire(partner_id, self._clock.now())
+        except DependencyUnavailable as exc:
+            raise ServiceUnavailable() from exc
+        if isinstance(throttled, Throttled):
+            log.warning("launch_mint_throttled", partner_id=partner_id)
+            raise RateLimited(max(1, math.ceil(throttled.retry_after_s)))
+
         details = validate_launch_request(
             partner_id,
             fields.external_user_id,

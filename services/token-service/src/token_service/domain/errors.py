@@ -91,8 +91,14 @@ class ProvisioningRejected(TokenServiceError):
 
 
 class RateLimited(TokenServiceError):
+    """Too many mints from one partner; `retry_after_s` is whole seconds, >= 1."""
+
     code = "rate_limited"
-    default_message = "too many requests; retry later"
+    default_message = "expected fewer launch requests per second; retry later"
+
+    def __init__(self, retry_after_s: int) -> None:
+        super().__init__()
+        self.retry_after_s = retry_after_s
 
 
 class CsrfRejected(TokenServiceError):

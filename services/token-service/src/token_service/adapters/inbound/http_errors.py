@@ -5,7 +5,11 @@ from typing import Final
 import msgspec
 from litestar import Response
 
-from token_service.domain.errors import TokenServiceError, ValidationFailed
+from token_service.domain.errors import (
+    RateLimited,
+    TokenServiceError,
+    ValidationFailed,
+)
 
 PROBLEM_TYPE: Final = "application/problem+json"
 NO_STORE: Final = {"Cache-Control": "no-store"}
@@ -92,6 +96,8 @@ def problem_of(error: TokenServiceError) -> Response[bytes]:
         headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'
     elif error.code == "insufficient_scope":
         headers["WWW-Authenticate"] = 'Bearer error="insufficient_scope"'
+    elif isinstance(error, RateLimited):
+        headers["Retry-After"] = str(error.retry_after_s)
     errors = None
     if isinstance(error, ValidationFailed):
         errors = [FieldProblem(e.field, e.message) for e in error.errors]
