@@ -8,7 +8,7 @@ export PROVISIONING_DATABASE_URL ?= $(DATABASE_URL)
 .PHONY: help
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) \
-		| awk 'BEGIN {FS = ":.*?## "}; {printf "  %-10s %s\n", $$1, $$2}'
+		| awk 'BEGIN {FS = ":.*?## "}; {printf "  %-18s %s\n", $$1, $$2}'
 
 .venv/.synced: pyproject.toml uv.lock shared/pyproject.toml services/*/pyproject.toml deploy/*/pyproject.toml
 	@command -v uv >/dev/null || python3 -m pip install --quiet uv
@@ -33,6 +33,27 @@ test: venv ## run every test: unit, integration, end to end
 .PHONY: migrate
 migrate: venv ## apply the database migrations (PROVISIONING_DATABASE_URL or DATABASE_URL)
 	$(PYTHON) -m provisioning_service.migrate
+
+# Operators' targets wrap the provisioning CLI; with `make run` up they source
+# .dev/operator.env (its database and Cognito pool), else PROVISIONING_* env.
+OPERATOR := $(if $(wildcard .dev/operator.env),set -a && . ./.dev/operator.env && set +a && )$(PYTHON) -m provisioning_service.cli
+require = $(if $($(1)),,$(error set $(1)=..., e.g. make $@ $(1)=$(2)))
+
+.PHONY: partner-create partner-suspend partner-reactivate partner-users location-create grant revoke
+partner-create: venv ## NAME=...: Cognito app client + partner row; prints the secret once
+	@$(call require,NAME,"Acme POS")$(OPERATOR) partner create --name "$(NAME)"
+partner-suspend: venv ## PARTNER=<client id>: refuse the partner's launches
+	@$(call require,PARTNER,<client id>)$(OPERATOR) partner suspend --partner-id "$(PARTNER)"
+partner-reactivate: venv ## PARTNER=<client id>: let a suspended partner launch again
+	@$(call require,PARTNER,<client id>)$(OPERATOR) partner reactivate --partner-id "$(PARTNER)"
+partner-users: venv ## PARTNER=<client id>: list its POS users and memberships
+	@$(call require,PARTNER,<client id>)$(OPERATOR) partner users --partner-id "$(PARTNER)"
+location-create: venv ## NAME=... [LOCATION=<uuid>]: create a location
+	@$(call require,NAME,"Main St")$(OPERATOR) location create --name "$(NAME)" $(if $(LOCATION),--location-id "$(LOCATION)")
+grant: venv ## PARTNER=... LOCATION=...: let a partner launch into a location
+	@$(call require,PARTNER,<client id>)$(call require,LOCATION,<uuid>)$(OPERATOR) grant --partner-id "$(PARTNER)" --location-id "$(LOCATION)"
+revoke: venv ## PARTNER=... LOCATION=...: withdraw that grant
+	@$(call require,PARTNER,<client id>)$(call require,LOCATION,<uuid>)$(OPERATOR) revoke --partner-id "$(PARTNER)" --location-id "$(LOCATION)"
 
 .PHONY: services
 services: ## start the local PostgreSQL, Redis and RabbitMQ if they are down

@@ -3,6 +3,7 @@
 import argparse
 import json
 import os
+import shlex
 import signal
 import sys
 import time
@@ -11,7 +12,7 @@ from pathlib import Path
 from tilt_devstack.demo import run_demo
 from tilt_devstack.dependencies import DEPENDENCIES, MissingDependency, resolve
 from tilt_devstack.processes import ProcessFailed
-from tilt_devstack.stack import StackConfig, start_stack
+from tilt_devstack.stack import RunningStack, StackConfig, start_stack
 
 DEV_DIR = Path(".dev")
 
@@ -28,6 +29,19 @@ def _dev_secrets() -> dict[str, str]:
     path.write_text(json.dumps(secrets))
     path.chmod(0o600)
     return secrets
+
+
+def _write_operator_env(stack: RunningStack) -> None:
+    """Settings the operators' Make targets source: valid while `make run` is up."""
+    env = {
+        "PROVISIONING_DATABASE_URL": stack.config.database_url,
+        "PROVISIONING_COGNITO_ENDPOINT_URL": stack.pool.endpoint_url,
+        "PROVISIONING_COGNITO_REGION": stack.pool.region,
+        "PROVISIONING_COGNITO_USER_POOL_ID": stack.pool.pool_id,
+    }
+    path = DEV_DIR / "operator.env"
+    path.write_text("".join(f"{k}={shlex.quote(v)}\n" for k, v in env.items()))
+    path.chmod(0o600)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -58,6 +72,7 @@ def run(args: argparse.Namespace) -> int:
                 json.dumps(stack.credentials(), indent=2) + "\n"
             )
             credentials_file.chmod(0o600)
+            _write_operator_env(stack)
             print(
                 f"\nTilt POS launch links is running.\n"
                 f"  token service  {config.token_url} (partner API, /launch, /sale)\n"
