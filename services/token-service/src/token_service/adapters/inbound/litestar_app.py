@@ -15,6 +15,7 @@ from token_service.adapters.inbound import html_pages
 from token_service.adapters.inbound.http_errors import NO_STORE, problem
 from token_service.adapters.inbound.litestar_browser_pages import BROWSER_ROUTES, html
 from token_service.adapters.inbound.litestar_partner_api import create_launch_token
+from token_service.adapters.inbound.openapi_partner_api import openapi_config
 from token_service.adapters.inbound.use_cases import use_cases
 
 SECURITY_HEADERS: Final = {
@@ -38,12 +39,12 @@ log = structlog.get_logger(__name__)
 Lifespan = Callable[[Litestar], AbstractAsyncContextManager[None]]
 
 
-@get("/healthz")
+@get("/healthz", include_in_schema=False)
 async def healthz() -> Response[dict[str, str]]:
     return Response({"status": "ok"}, headers=NO_STORE)
 
 
-@get("/readyz")
+@get("/readyz", include_in_schema=False)
 async def readyz(request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
     checks = await use_cases(request).readiness()
     ready = all(checks.values())
@@ -125,4 +126,5 @@ def build_litestar(lifespan: Sequence[Lifespan] = ()) -> Litestar:
         exception_handlers={HTTPException: _http_error, Exception: _unexpected},
         debug=False,
         logging_config=None,
+        openapi_config=openapi_config(),
     )

@@ -128,7 +128,7 @@ async def _redeem(request: Request[Any, Any, Any], token: str) -> Response[str]:
     return response
 
 
-@get("/launch")
+@get("/launch", include_in_schema=False)
 async def open_launch_link(request: Request[Any, Any, Any]) -> Response[str]:
     token = request.query_params.get("token")
     if not token:
@@ -139,7 +139,7 @@ async def open_launch_link(request: Request[Any, Any, Any]) -> Response[str]:
     return await _redeem(request, token)
 
 
-@post("/launch", request_max_body_size=MAX_FORM_BYTES)
+@post("/launch", request_max_body_size=MAX_FORM_BYTES, include_in_schema=False)
 async def continue_launch(request: Request[Any, Any, Any]) -> Response[str]:
     if _cross_site(use_cases(request), request):
         return error_page(LaunchTokenInvalid())
@@ -149,7 +149,7 @@ async def continue_launch(request: Request[Any, Any, Any]) -> Response[str]:
     return await _redeem(request, token)
 
 
-@route("/launch", http_method=[HttpMethod.HEAD])
+@route("/launch", http_method=[HttpMethod.HEAD], include_in_schema=False)
 async def probe_launch_link(request: Request[Any, Any, Any]) -> Response[str]:
     """Link checkers probe with HEAD: answered, never redeemed (OPTIONS: Litestar)."""
     return Response(
@@ -157,7 +157,7 @@ async def probe_launch_link(request: Request[Any, Any, Any]) -> Response[str]:
     )
 
 
-@get("/sale")
+@get("/sale", include_in_schema=False)
 async def sale(request: Request[Any, Any, Any]) -> Response[str]:
     app = use_cases(request)
     try:
@@ -179,7 +179,7 @@ async def sale(request: Request[Any, Any, Any]) -> Response[str]:
     return html(page)
 
 
-@post("/logout", request_max_body_size=MAX_FORM_BYTES)
+@post("/logout", request_max_body_size=MAX_FORM_BYTES, include_in_schema=False)
 async def logout(request: Request[Any, Any, Any]) -> Response[str]:
     app = use_cases(request)
     if _cross_site(app, request):
@@ -194,12 +194,12 @@ async def logout(request: Request[Any, Any, Any]) -> Response[str]:
     return response
 
 
-@get("/signed-out")
+@get("/signed-out", include_in_schema=False)
 async def signed_out() -> Response[str]:
     return html(html_pages.signed_out_page())
 
 
-@get("/static/pos.css")
+@get("/static/pos.css", include_in_schema=False)
 async def stylesheet() -> Response[str]:
     return Response(content=html_pages.STYLESHEET, media_type="text/css; charset=utf-8")
 

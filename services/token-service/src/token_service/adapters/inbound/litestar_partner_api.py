@@ -11,6 +11,10 @@ from token_service.adapters.inbound.http_errors import (
     problem,
     problem_of,
 )
+from token_service.adapters.inbound.openapi_partner_api import (
+    BEARER,
+    LaunchTokenOperation,
+)
 from token_service.adapters.inbound.use_cases import use_cases
 from token_service.application.mint_launch import LaunchRequestFields
 from token_service.domain.errors import TokenServiceError
@@ -43,7 +47,12 @@ def _is_json(content_type: str) -> bool:
     )
 
 
-@post("/pos/v1/launch-tokens", request_max_body_size=MAX_BODY_BYTES + 1)
+@post(
+    "/pos/v1/launch-tokens",
+    request_max_body_size=MAX_BODY_BYTES + 1,
+    operation_class=LaunchTokenOperation,
+    security=[{BEARER: []}],
+)
 async def create_launch_token(request: Request[Any, Any, Any]) -> Response[bytes]:
     app = use_cases(request)
     try:
