@@ -97,7 +97,7 @@ def check_settings(settings: Settings) -> None:
 
 
 def parse_key_ring(spec: str) -> dict[str, bytes]:
-    """Read `kid1:<base64url key>,kid2:<…>`; each key at least 32 bytes."""
+    """Read `kid1:<base64url key>,kid2:<…>`; kids unique, keys at least 32 bytes."""
     ring: dict[str, bytes] = {}
     for entry in filter(None, (part.strip() for part in spec.split(","))):
         kid, sep, encoded = entry.partition(":")
@@ -105,6 +105,8 @@ def parse_key_ring(spec: str) -> dict[str, bytes]:
             raise SettingsError(
                 f"{PREFIX}SIGNING_KEYS: expected entries like 'kid:<base64url key>'"
             )
+        if kid in ring:
+            raise SettingsError(f"{PREFIX}SIGNING_KEYS: kid {kid!r} is listed twice")
         key = decode_key(encoded, "SIGNING_KEYS")
         if len(key) < MIN_KEY_BYTES:
             raise SettingsError(
