@@ -7,10 +7,12 @@ direct reply-to pseudo-queue, consumed without acks on that same channel (the
 broker requires it), and resolve the future waiting under the message's
 `correlation_id` (the `jti` for a launch). A reply nobody waits for any more
 is dropped. A request no queue is bound for is returned by the broker and
-fails at once instead of waiting for the timeout.
+fails at once instead of waiting for the timeout. A broker down at start-up
+is retried in the background; the service starts anyway, not ready.
 """
 
 import asyncio
+import contextlib
 import uuid
 from typing import Final
 
@@ -47,6 +49,9 @@ from token_service.domain.provisioning import (
 
 PROVISIONING: Final = "provisioning"
 RABBITMQ: Final = "rabbitmq"
+# While the broker is down at start-up: retry after 0.2 s, doubling up to 5 s.
+FIRST_RETRY_S: Final = 0.2
+MAX_RETRY_S: Final = 5.0
 
 log = structlog.get_logger(__name__)
 
@@ -61,20 +66,49 @@ class AioPikaProvisioningClient:
         self._channel: AbstractChannel | None = None
         self._exchange: AbstractExchange | None = None
         self._waiting: dict[str, set[asyncio.Future[bytes]]] = {}
+        self._connector: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
+        """Connect now, or keep trying in the background while the broker is down.
+
+        Never raises: until connected, `is_connected` is False (so /readyz
+        answers 503) and calls fail at once with `DependencyUnavailable`.
+        After the first connection the robust connection reconnects by itself.
+        """
         try:
-            self._connection = await aio_pika.connect_robust(self._amqp_url)
-            self._channel = await self._connection.channel(
+            await self._open()
+        except aio_pika.exceptions.CONNECTION_EXCEPTIONS as exc:
+            log.warning("broker_unreachable", error_type=type(exc).__name__)
+            self._connector = asyncio.create_task(self._open_when_up())
+
+    async def _open_when_up(self) -> None:
+        delay = FIRST_RETRY_S
+        while True:
+            await asyncio.sleep(delay)
+            try:
+                await self._open()
+            except aio_pika.exceptions.CONNECTION_EXCEPTIONS:
+                delay = min(delay * 2, MAX_RETRY_S)
+                continue
+            log.info("broker_connected", after="retry")
+            return
+
+    async def _open(self) -> None:
+        # connect_robust reconnects a lost connection but not a first one.
+        connection = await aio_pika.connect_robust(self._amqp_url)
+        try:
+            channel = await connection.channel(
                 publisher_confirms=True, on_return_raises=True
             )
-            self._exchange = await self._channel.declare_exchange(
+            exchange = await channel.declare_exchange(
                 self._names.exchange, aio_pika.ExchangeType.TOPIC, durable=True
             )
-            replies = await self._channel.get_queue(DIRECT_REPLY_TO, ensure=False)
+            replies = await channel.get_queue(DIRECT_REPLY_TO, ensure=False)
             await replies.consume(self._on_reply, no_ack=True)
-        except aio_pika.exceptions.CONNECTION_EXCEPTIONS as exc:
-            raise DependencyUnavailable(RABBITMQ, type(exc).__name__) from exc
+        except BaseException:
+            await connection.close()
+            raise
+        self._connection, self._channel, self._exchange = connection, channel, exchange
 
     @property
     def is_connected(self) -> bool:
@@ -87,6 +121,11 @@ class AioPikaProvisioningClient:
         )
 
     async def close(self) -> None:
+        if self._connector is not None:
+            self._connector.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._connector
+            self._connector = None
         if self._connection is not None:
             await self._connection.close()
             self._connection = None
@@ -146,7 +185,7 @@ class AioPikaProvisioningClient:
         self, body: bytes, routing_key: str, correlation_id: str, timeout_s: float
     ) -> bytes:
         if self._exchange is None:
-            raise DependencyUnavailable(RABBITMQ, "client not started")
+            raise DependencyUnavailable(RABBITMQ, "not connected yet")
         reply: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
         self._waiting.setdefault(correlation_id, set()).add(reply)
         message = aio_pika.Message(
