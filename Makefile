@@ -64,7 +64,17 @@ lint: venv ## ruff, mypy and the import rules of the hexagons
 	$(PYTHON) -m ruff check .
 	$(PYTHON) -m ruff format --check .
 	.venv/bin/lint-imports
-	$(PYTHON) -m mypy shared/src services/token-service/src services/provisioning-service/src deploy/cognito-emulator/src deploy/devstack/src
+	$(PYTHON) -m mypy shared/src services/token-service/src services/provisioning-service/src deploy/cognito-emulator/src deploy/devstack/src deploy/checks
+	$(MAKE) --no-print-directory deploy-lint image-dry-run
+
+.PHONY: deploy-lint image-dry-run
+deploy-lint: venv ## compose file, Dockerfiles and Kubernetes manifests, checked offline
+	.venv/bin/check-jsonschema --builtin-schema vendor.compose-spec docker-compose.yml
+	$(PYTHON) deploy/checks/compose_rules.py docker-compose.yml
+	.venv/bin/hadolint services/*/Dockerfile deploy/cognito-emulator/Dockerfile
+	$(PYTHON) deploy/checks/k8s_check.py
+image-dry-run: venv ## replay each Dockerfile's install steps without an engine, probe the result
+	$(PYTHON) deploy/checks/image_dry_run.py
 
 .PHONY: up down logs
 up: ## the same stack in containers (needs a Docker engine)

@@ -9,11 +9,18 @@ from html import escape
 from typing import Final
 
 STYLESHEET: Final = """\
-body{font-family:system-ui,sans-serif;max-width:36rem;margin:3rem auto;padding:0 1rem;
+body{font-family:system-ui,sans-serif;max-width:36rem;margin:0 auto;padding:0 1rem 3rem;
 line-height:1.5;color:#1b1b1b;background:#fff}
+header{border-bottom:3px solid #0b6e4f;margin-bottom:1.5rem;padding:1rem 0 .5rem}
+.product{margin:0;font-weight:700;letter-spacing:.04em;color:#0b6e4f}
 h1{font-size:1.5rem}
+dl{display:grid;grid-template-columns:max-content 1fr;gap:.25rem 1rem}
+dt{font-weight:600}
+dd{margin:0;overflow-wrap:anywhere}
 .code{font-family:monospace;color:#555}
-button{font-size:1rem;padding:.5rem 1rem}
+button{font-size:1rem;padding:.5rem 1rem;color:#fff;background:#0b6e4f;border:0;
+border-radius:.25rem;cursor:pointer}
+button:focus-visible{outline:3px solid #f2a900;outline-offset:2px}
 """
 NEW_LINK: Final = "Ask your back-office system for a new link."
 
@@ -24,7 +31,8 @@ def _page(title: str, body: str) -> str:
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{escape(title)}</title>"
         '<link rel="stylesheet" href="/static/pos.css"></head>'
-        f"<body><main>{body}</main></body></html>\n"
+        '<body><header><p class="product">Tilt POS</p></header>'
+        f"<main>{body}</main></body></html>\n"
     )
 
 

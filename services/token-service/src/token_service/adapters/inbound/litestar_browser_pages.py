@@ -98,10 +98,19 @@ def _cleared_cookie(app: UseCases) -> Cookie:
 
 
 def _cross_site(app: UseCases, request: Request[Any, Any, Any]) -> bool:
+    """A form posted from another site: by fetch metadata, else by Origin.
+
+    Under our `Referrer-Policy: no-referrer` browsers send `Origin: null` on
+    our own forms' POSTs (Fetch standard, "serializing a request origin"),
+    so Origin can only be compared when the browser sends no fetch metadata.
+    """
+    site = request.headers.get("sec-fetch-site")
+    if site is not None:
+        return site == "cross-site"
     origin = request.headers.get("origin")
-    if origin is not None and origin.rstrip("/") != app.public_origin:
-        return True
-    return request.headers.get("sec-fetch-site", "") == "cross-site"
+    if origin is None or origin == "null":
+        return False
+    return origin.rstrip("/") != app.public_origin
 
 
 async def _form(request: Request[Any, Any, Any]) -> dict[str, str]:
