@@ -83,3 +83,10 @@ down: ## stop the containers
 	docker compose down
 logs: ## follow the containers' logs
 	docker compose logs -f
+
+.PHONY: bench
+bench: venv ## measure the product against its stack's ceiling (bench/README.md)
+	@command -v wrk >/dev/null && command -v hey >/dev/null || \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk hey)
+	uv sync --all-packages --group bench
+	PYTHONPATH=tests $(PYTHON) -m bench $(BENCH_FLAGS)
