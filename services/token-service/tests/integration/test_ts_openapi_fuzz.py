@@ -16,9 +16,16 @@ import pytest
 import schemathesis
 import uvicorn
 from hypothesis import given, settings
+from litestar.testing import AsyncTestClient
 from schemathesis import GenerationMode
 from schemathesis.specs.openapi.checks import positive_data_acceptance
-from token_fakes import FakeWorld, make_settings
+from token_fakes import (
+    LOCATION_1,
+    TEST_BASE_URL,
+    FakeWorld,
+    InMemoryMintRateLimiter,
+    make_settings,
+)
 
 from token_service.entrypoint import create_app
 
@@ -90,3 +97,36 @@ def test_fuzzed_requests_get_no_5xx_and_match_the_schema(
         case.call_and_validate(headers=PARTNER, excluded_checks=[BUSINESS_RULES])
 
     answer_fits_the_schema()
+
+
+async def test_answers_the_fuzzer_rarely_reaches_match_the_schema_too() -> None:
+    """201, 403, 413, 415, 429 and 503, provoked on purpose, each fit the document."""
+    world = FakeWorld(limiter=InMemoryMintRateLimiter(rate_per_s=0.01, burst=2))
+    app = create_app(make_settings(), overrides=world.adapters())
+    url = "/pos/v1/launch-tokens"
+    body = {"external_user_id": "EMP-1", "location_id": LOCATION_1}
+
+    async with AsyncTestClient(app=app, base_url=TEST_BASE_URL) as client:
+        document = (await client.get("/schema/openapi.json")).json()
+        answers = [
+            await client.post(url, json=body, headers=PARTNER),
+            await client.post(
+                url, json=body, headers={"Authorization": "Bearer noscope:p1"}
+            ),
+            await client.post(
+                url,
+                content=b"{" * 20_000,
+                headers={**PARTNER, "Content-Type": "application/json"},
+            ),
+            await client.post(
+                url, content=b"x", headers={**PARTNER, "Content-Type": "text/plain"}
+            ),
+        ]
+        world.directory.failing = True
+        answers.append(await client.post(url, json=body, headers=PARTNER))
+        answers.append(await client.post(url, json=body, headers=PARTNER))
+
+    operation = schemathesis.openapi.from_dict(document)[url]["POST"]
+    assert [answer.status_code for answer in answers] == [201, 403, 413, 415, 503, 429]
+    for answer in answers:
+        operation.validate_response(answer)
