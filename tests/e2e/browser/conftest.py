@@ -29,15 +29,17 @@ CHROMIUM_ARGS: Final = [
 SCREENSHOTS: Final = ARTIFACTS / "browser"
 
 
-@pytest.fixture(scope="session")
+# Module scope: while Playwright's sync driver runs, its event loop counts as
+# running in this thread, so the other suites' `asyncio.run` must not overlap it.
+@pytest.fixture(scope="module")
 def playwright() -> Iterator[Playwright]:
     with sync_playwright() as driver:
         yield driver
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium(playwright: Playwright) -> Iterator[Browser]:
-    """One headless Chromium for the run; each test opens its own contexts."""
+    """One headless Chromium per module; each test opens its own contexts."""
     if not CHROMIUM_PATH.is_file():
         pytest.fail(
             f"expected Chromium at {CHROMIUM_PATH}: install Debian's package "
