@@ -6,11 +6,9 @@ import hmac
 
 import boto3
 import httpx
-import jwt
 import pytest
 
 from testsupport.cognito import CognitoStack
-from testsupport.names import unique
 
 pytestmark = pytest.mark.integration
 
@@ -31,54 +29,17 @@ def _secret_hash(cognito: CognitoStack, username: str) -> str:
     return base64.b64encode(hmac.new(key, message, hashlib.sha256).digest()).decode()
 
 
-def test_jwks_serves_the_emulator_key_and_motos_key(cognito: CognitoStack) -> None:
-    """Both key sets are published, at the pool path and at the bare path."""
+def test_jwks_publishes_only_the_emulators_own_key(cognito: CognitoStack) -> None:
+    """moto's fixed key, whose private half ships with moto, is never published."""
     pool_keys = httpx.get(cognito.jwks_url, timeout=5).json()["keys"]
     bare_keys = httpx.get(
         f"{cognito.endpoint_url}/.well-known/jwks.json", timeout=5
     ).json()["keys"]
 
     kids = {key["kid"] for key in pool_keys}
-    assert len(kids) == 2
-    assert "dummy" in kids
+    assert len(kids) == 1
+    assert "dummy" not in kids
     assert {key["kid"] for key in bare_keys} == kids
-
-
-def test_moto_user_tokens_still_verify_against_the_merged_jwks(
-    cognito: CognitoStack,
-) -> None:
-    """An ID token from AdminInitiateAuth verifies with the same JWKS URL."""
-    idp = _client(cognito)
-    username = unique("user")
-    password = "Aa1!" + unique("pw")
-    idp.admin_create_user(  # type: ignore[attr-defined]
-        UserPoolId=cognito.pool_id, Username=username, MessageAction="SUPPRESS"
-    )
-    idp.admin_set_user_password(  # type: ignore[attr-defined]
-        UserPoolId=cognito.pool_id, Username=username, Password=password, Permanent=True
-    )
-
-    result = idp.admin_initiate_auth(  # type: ignore[attr-defined]
-        UserPoolId=cognito.pool_id,
-        ClientId=cognito.service_client_id,
-        AuthFlow="ADMIN_USER_PASSWORD_AUTH",
-        AuthParameters={
-            "USERNAME": username,
-            "PASSWORD": password,
-            "SECRET_HASH": _secret_hash(cognito, username),
-        },
-    )["AuthenticationResult"]
-
-    id_token = result["IdToken"]
-    key = jwt.PyJWKClient(cognito.jwks_url).get_signing_key_from_jwt(id_token)
-    claims = jwt.decode(
-        id_token,
-        key.key,
-        algorithms=["RS256"],
-        issuer=cognito.issuer,
-        audience=cognito.service_client_id,
-    )
-    assert claims["cognito:username"] == username
 
 
 def test_calls_are_counted_by_operation_and_reset(cognito: CognitoStack) -> None:

@@ -240,12 +240,15 @@ class RecordingSessionIssuer:
 
 
 class FixedPartnerAuthenticator:
-    """Accepts `Bearer <partner id>`; `Bearer noscope:<id>` lacks the scope."""
+    """Accepts `Bearer <partner id>`; `Bearer noscope:<id>` lacks the scope;
+    `Bearer jwks-down` finds the key set unreachable."""
 
     async def authenticate(self, authorization: str | None) -> str:
         scheme, _, token = (authorization or "").partition(" ")
         if scheme != "Bearer" or not token or token == "bad":
             raise InvalidToken()
+        if token == "jwks-down":
+            raise DependencyUnavailable("jwks", "ConnectionRefusedError")
         if token.startswith("noscope:"):
             raise InsufficientScope()
         return token

@@ -12,7 +12,6 @@ from moto.moto_server.werkzeug_app import (
 )
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import Map, Rule
-from werkzeug.test import run_wsgi_app
 from werkzeug.wrappers import Request, Response
 
 from cognito_emulator.oauth import issue_token
@@ -126,24 +125,7 @@ class EmulatorApp:
         return operation
 
     def _jwks(self, environ: dict[str, Any], pool_id: str | None) -> Response:
-        keys = [self.signer.public_jwk(), *self._moto_keys(environ, pool_id)]
-        return _json({"keys": keys})
-
-    def _moto_keys(
-        self, environ: dict[str, Any], pool_id: str | None
-    ) -> list[dict[str, Any]]:
-        """Moto's own key set, which signs the user tokens it issues."""
-        # Moto serves one key set whatever the pool: any well-formed id will do.
-        pool = pool_id or f"{self.signer.region}_emulator"
-        inner = dict(environ, PATH_INFO=f"/{pool}/.well-known/jwks.json")
-        app_iter, status, _ = run_wsgi_app(self.moto, inner)
-        try:
-            body = b"".join(app_iter)
-        finally:
-            close = getattr(app_iter, "close", None)
-            if close is not None:
-                close()
-        if not status.startswith("200"):
-            return []
-        keys: list[dict[str, Any]] = json.loads(body).get("keys", [])
-        return keys
+        """Only the emulator's own key: moto's fixed key has its private half
+        inside the moto package, so publishing it would let anyone forge
+        partner tokens that the token service accepts."""
+        return _json({"keys": [self.signer.public_jwk()]})

@@ -396,3 +396,37 @@ async def test_form_with_too_many_fields_is_not_a_500(
     response = await client.post("/launch", data=data)
 
     assert response.status_code == 400
+
+
+async def test_unreachable_partner_key_set_is_503_never_500(
+    client: AsyncTestClient[Any],
+) -> None:
+    """A JWKS outage while authenticating a partner says retry later, not 500."""
+    response = await client.post(
+        "/pos/v1/launch-tokens",
+        json=BODY,
+        headers={"Authorization": "Bearer jwks-down"},
+    )
+
+    assert response.status_code == 503
+    assert response.json()["code"] == "service_unavailable"
+    assert response.headers["retry-after"]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status"),
+    [("GET", "/nope", 404), ("GET", "/logout", 405), ("POST", "/sale", 405)],
+)
+async def test_framework_errors_carry_the_same_headers_as_our_pages(
+    client: AsyncTestClient[Any], method: str, path: str, status: int
+) -> None:
+    """404 and 405 pages get the security headers, one charset, and `Allow`."""
+    response = await client.request(method, path, follow_redirects=False)
+
+    assert response.status_code == status
+    assert response.headers["cache-control"] == "no-store"
+    assert "default-src 'none'" in response.headers["content-security-policy"]
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert response.headers["content-type"].count("charset") <= 1
+    if status == 405:
+        assert response.headers["allow"]

@@ -88,9 +88,25 @@ def test_c17_display_name_of_100_emoji_round_trips_exactly() -> None:
     assert valid(display_name=name).display_name == name
 
 
-@pytest.mark.parametrize("bad", ["Ann\x00", "Ann\x07Lee", "Ann\u2029"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "\U0001f468\u200d\U0001f4bb Dev",  # man technologist: a ZWJ sequence
+        "\U0001f468\u200d\U0001f469\u200d\U0001f467" * 14 + "aa",  # 100 characters
+        "\u0646\u06cc\u06a9\u200c\u0646\u0627\u0645",  # Persian, with a ZWNJ
+        "\u0915\u094d\u200d\u0937",  # Devanagari half form, with a ZWJ
+    ],
+)
+def test_c17_names_written_with_joiners_are_accepted_unchanged(name: str) -> None:
+    """Emoji sequences and scripts that need ZWJ or ZWNJ round-trip exactly."""
+    assert valid(display_name=name).display_name == name
+
+
+@pytest.mark.parametrize(
+    "bad", ["Ann\x00", "Ann\x07Lee", "Ann\u2029", "Ann\u202eeL", "\ufeffAnn"]
+)
 def test_c17_display_name_with_control_characters_is_rejected(bad: str) -> None:
-    """A NUL or any control character never reaches the bus."""
+    """A NUL, a control character or a bidi override never reaches the bus."""
     assert "display_name" in field_errors(display_name=bad)
 
 

@@ -20,6 +20,11 @@ EXAMPLE_UUID: Final = "123e4567-e89b-12d3-a456-426614174000"
 # Cc: C0/C1 controls (NUL included); Cf: invisible format characters;
 # Zl/Zp: line and paragraph separators. None belong in an id or a name.
 FORBIDDEN_CATEGORIES: Final = frozenset({"Cc", "Cf", "Zl", "Zp", "Cs", "Co", "Cn"})
+# Names may keep the two joiners that emoji sequences and scripts such as
+# Persian or Devanagari need to be written at all (Unicode TR #51, §2.3; the
+# Unicode Standard §23.2). Other format characters (bidi overrides, BOM) stay
+# forbidden, and ids allow none.
+NAME_JOINERS: Final = frozenset({"\u200c", "\u200d"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,8 +38,11 @@ class LaunchDetails:
     role_slug: str
 
 
-def _has_forbidden_characters(text: str) -> bool:
-    return any(unicodedata.category(ch) in FORBIDDEN_CATEGORIES for ch in text)
+def _has_forbidden_characters(text: str, allowed: frozenset[str] = frozenset()) -> bool:
+    return any(
+        unicodedata.category(ch) in FORBIDDEN_CATEGORIES and ch not in allowed
+        for ch in text
+    )
 
 
 def _check_external_user_id(value: object) -> str | FieldError:
@@ -61,7 +69,7 @@ def _check_display_name(value: object) -> str | FieldError | None:
         return None
     if not isinstance(value, str):
         return FieldError(field, "expected a string or null")
-    if _has_forbidden_characters(value):
+    if _has_forbidden_characters(value, allowed=NAME_JOINERS):
         return FieldError(field, "expected no control or invisible characters")
     name = unicodedata.normalize("NFC", value.strip())
     if not 1 <= len(name) <= DISPLAY_NAME_MAX:

@@ -12,11 +12,12 @@ from litestar.exceptions import HTTPException
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from token_service.adapters.inbound import html_pages
-from token_service.adapters.inbound.http_errors import NO_STORE, problem
+from token_service.adapters.inbound.http_errors import NO_STORE, RETRY_AFTER_S, problem
 from token_service.adapters.inbound.litestar_browser_pages import BROWSER_ROUTES, html
 from token_service.adapters.inbound.litestar_partner_api import create_launch_token
 from token_service.adapters.inbound.openapi_partner_api import openapi_config
 from token_service.adapters.inbound.use_cases import use_cases
+from token_service.application.ports import DependencyUnavailable
 
 SECURITY_HEADERS: Final = {
     "Cache-Control": "no-store",
@@ -87,10 +88,16 @@ def _request_context(app: ASGIApp) -> ASGIApp:
     return middleware
 
 
-async def _secure(response: Response[Any]) -> Response[Any]:
+async def _secure(message: Message, scope: Scope) -> None:
+    """Every response, the framework's own 404 and 405 included, gets the headers."""
+    if message["type"] != "http.response.start":
+        return
+    headers = list(message.get("headers", []))
+    present = {name.lower() for name, _ in headers}
     for name, value in SECURITY_HEADERS.items():
-        response.headers.setdefault(name, value)
-    return response
+        if name.lower().encode() not in present:
+            headers.append((name.lower().encode(), value.encode()))
+    message["headers"] = headers
 
 
 def _is_api(request: Request[Any, Any, Any]) -> bool:
@@ -101,9 +108,28 @@ def _http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response
     status = exc.status_code
     if _is_api(request):
         code = HTTP_CODES.get(status, f"http_{status}")
-        return problem(status, code, str(exc.detail))
-    page = html_pages.message_page("Request not accepted", [str(exc.detail)])
-    return html(page, status)
+        response: Response[Any] = problem(status, code, str(exc.detail))
+    else:
+        page = html_pages.message_page("Request not accepted", [str(exc.detail)])
+        response = html(page, status)
+    # The framework puts `Allow` on a 405; keep what it says.
+    response.headers.update(exc.headers or {})
+    return response
+
+
+def _dependency_down(
+    request: Request[Any, Any, Any], exc: DependencyUnavailable
+) -> Response[Any]:
+    """A dependency failed outside a use case's own handling: 503, never 500."""
+    log.error("request_failed", dependency=exc.dependency, path=request.url.path)
+    if _is_api(request):
+        return problem(503, "service_unavailable", "a dependency is unavailable")
+    page = html_pages.message_page(
+        "Tilt POS is briefly unavailable",
+        ["Nothing was used up. Try the same link again in a moment."],
+        "service_unavailable",
+    )
+    return html(page, 503, headers={"Retry-After": RETRY_AFTER_S})
 
 
 def _unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
@@ -122,8 +148,12 @@ def build_litestar(lifespan: Sequence[Lifespan] = ()) -> Litestar:
         route_handlers=[healthz, readyz, create_launch_token, *BROWSER_ROUTES],
         lifespan=list(lifespan),
         middleware=[_request_context],
-        after_request=_secure,
-        exception_handlers={HTTPException: _http_error, Exception: _unexpected},
+        before_send=[_secure],
+        exception_handlers={
+            HTTPException: _http_error,
+            DependencyUnavailable: _dependency_down,
+            Exception: _unexpected,
+        },
         debug=False,
         logging_config=None,
         openapi_config=openapi_config(),

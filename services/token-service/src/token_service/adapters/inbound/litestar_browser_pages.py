@@ -27,7 +27,7 @@ from token_service.domain.session import SESSION_LIFETIME
 SESSION_COOKIE: Final = "tilt_pos_session"
 MAX_FORM_BYTES: Final = 16 * 1024
 MAX_FIELDS: Final = 8
-HTML: Final = "text/html; charset=utf-8"
+HTML: Final = "text/html"  # Litestar appends the charset itself
 log = structlog.get_logger(__name__)
 
 
