@@ -106,7 +106,8 @@ def _cross_site(app: UseCases, request: Request[Any, Any, Any]) -> bool:
     """
     site = request.headers.get("sec-fetch-site")
     if site is not None:
-        return site == "cross-site"
+        # A sibling subdomain ("same-site") is another party too.
+        return site not in ("same-origin", "none")
     origin = request.headers.get("origin")
     if origin is None or origin == "null":
         return False
