@@ -80,7 +80,6 @@ class TcpProxy:
     async def _cut(self) -> None:
         if self._server is not None:
             self._server.close()
-            await self._server.wait_closed()
             self._server = None
         await self._drop()
 

@@ -1,7 +1,19 @@
-"""Fakes of the provisioning ports, shared by the service's unit and contract tests."""
+"""Fakes of the provisioning ports and the bus fixtures of the service's tests."""
 
+import sys
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import aio_pika
+import asyncpg
 import pytest
+import pytest_asyncio
+from aio_pika.abc import AbstractRobustConnection
 
+from provisioning_service.adapters.outbound.asyncpg_directory import (
+    AsyncpgDirectoryAdmin,
+)
 from provisioning_service.domain.directory import (
     Directory,
     Membership,
@@ -17,6 +29,9 @@ from provisioning_service.domain.launch import (
     Rejection,
     RejectionCode,
 )
+from provisioning_service.settings import Settings
+from tilt_shared.bus import BusNames
+from tilt_shared.settings import Secret
 
 CASHIER = (
     "pos.customer.create",
@@ -152,3 +167,46 @@ class InMemoryDirectory:
 @pytest.fixture
 def in_memory_directory() -> InMemoryDirectory:
     return InMemoryDirectory()
+
+
+sys.path.insert(0, str(Path(__file__).parent))
+from ps_bus import BusProbe  # noqa: E402 -- importable only once the path is set
+
+
+@pytest.fixture
+def settings(amqp_url: str, database_url: str, unique_prefix: str) -> Settings:
+    return Settings(
+        amqp_url=Secret(amqp_url),
+        database_url=Secret(database_url),
+        bus_prefix=unique_prefix,
+        max_retries=2,
+    )
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def seeded(database_url: str) -> dict[str, str]:
+    """A new active partner with one granted location."""
+    partner_id, location_id = f"p-{uuid.uuid4().hex[:10]}", str(uuid.uuid4())
+    connection = await asyncpg.connect(database_url)
+    admin = AsyncpgDirectoryAdmin(connection)
+    await admin.create_partner(partner_id, "Partner")
+    await admin.create_location(location_id, "Shop")
+    await admin.grant(partner_id, location_id)
+    await connection.close()
+    return {"partner_id": partner_id, "location_id": location_id}
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def probe(
+    amqp_url: str, unique_prefix: str, seeded: dict[str, str]
+) -> AsyncIterator[BusProbe]:
+    """A client of the test's bus names; deletes its queues and exchanges after."""
+    connection: AbstractRobustConnection = await aio_pika.connect_robust(amqp_url)
+    names = BusNames.with_prefix(unique_prefix)
+    yield BusProbe(connection, await connection.channel(), names, seeded)
+    cleanup = await connection.channel()
+    for queue in (names.provisioning_queue, names.dead_letter_queue):
+        await cleanup.queue_delete(queue)
+    for exchange in (names.exchange, names.dead_letter_exchange):
+        await cleanup.exchange_delete(exchange)
+    await connection.close()

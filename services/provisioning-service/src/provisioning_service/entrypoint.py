@@ -20,6 +20,7 @@ from provisioning_service.adapters.inbound.aio_pika_directory_responder import (
 from provisioning_service.adapters.inbound.aio_pika_launch_consumer import (
     AioPikaLaunchConsumer,
 )
+from provisioning_service.adapters.inbound.aio_pika_shutdown import bounded
 from provisioning_service.adapters.outbound.asyncpg_directory import (
     AsyncpgDirectoryReader,
 )
@@ -71,7 +72,7 @@ class Service:
         await self._responder.stop()
         await self._consumer.stop()
         if self._connection is not None:
-            await self._connection.close()
+            await bounded("close_connection", self._connection.close())
         if self._pool is not None:
             await self._pool.close()
         log.info("service_stopped")

@@ -20,6 +20,7 @@ from aio_pika.abc import (
     AbstractQueue,
 )
 
+from provisioning_service.adapters.inbound.aio_pika_shutdown import bounded
 from provisioning_service.adapters.inbound.aio_pika_topology import (
     declare_directory_queue,
 )
@@ -57,10 +58,10 @@ class AioPikaDirectoryResponder:
 
     async def stop(self) -> None:
         if self._queue is not None and self._consumer_tag is not None:
-            await self._queue.cancel(self._consumer_tag)
+            await bounded("cancel_responder", self._queue.cancel(self._consumer_tag))
             self._consumer_tag = None
         if self._channel is not None and not self._channel.is_closed:
-            await self._channel.close()
+            await bounded("close_responder_channel", self._channel.close())
 
     async def _on_request(self, message: AbstractIncomingMessage) -> None:
         with structlog.contextvars.bound_contextvars(

@@ -30,6 +30,7 @@ from aio_pika.abc import (
     AbstractQueue,
 )
 
+from provisioning_service.adapters.inbound.aio_pika_shutdown import bounded
 from provisioning_service.adapters.inbound.aio_pika_topology import (
     declare_launch_queue,
 )
@@ -90,14 +91,14 @@ class AioPikaLaunchConsumer:
     async def stop(self, grace_s: float = 10.0) -> None:
         """Stop taking messages, let in-flight ones finish, close the channel."""
         if self._queue is not None and self._consumer_tag is not None:
-            await self._queue.cancel(self._consumer_tag)
+            await bounded("cancel_consumer", self._queue.cancel(self._consumer_tag))
             self._consumer_tag = None
         try:
             await asyncio.wait_for(self._idle.wait(), timeout=grace_s)
         except TimeoutError:
             log.warning("consumer_stop_timed_out", count=self._in_flight)
         if self._channel is not None and not self._channel.is_closed:
-            await self._channel.close()
+            await bounded("close_channel", self._channel.close())
 
     async def _on_message(self, message: AbstractIncomingMessage) -> None:
         self._in_flight += 1

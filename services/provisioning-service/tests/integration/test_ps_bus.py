@@ -1,0 +1,218 @@
+"""The bus as RabbitMQ sees it: declarations, reconnects, duplicates, redelivery."""
+
+import asyncio
+from typing import Any
+
+import aiormq
+import asyncpg
+import pytest
+from ps_bus import BusProbe
+
+from provisioning_service.adapters.inbound.aio_pika_topology import (
+    declare_launch_queue,
+)
+from provisioning_service.adapters.outbound.asyncpg_directory import (
+    AsyncpgDirectoryReader,
+)
+from provisioning_service.adapters.outbound.asyncpg_provisioning_store import (
+    AsyncpgProvisioningStore,
+)
+from provisioning_service.domain.errors import StoreUnavailable
+from provisioning_service.domain.launch import Launch, Provisioned, Rejection
+from provisioning_service.settings import Settings
+from testsupport.proxy import tcp_proxy
+from tilt_shared.messages import (
+    ProvisioningRejected,
+    ProvisioningResult,
+    decode_reply,
+    encode,
+)
+from tilt_shared.settings import Secret
+
+pytestmark = pytest.mark.integration
+
+
+async def test_declarations_are_idempotent_and_the_queue_is_quorum(
+    probe: BusProbe, settings: Settings
+) -> None:
+    """Two replicas and a second declaration agree; a classic redeclare is refused."""
+    first, second = await probe.started(settings), await probe.started(settings)
+    await declare_launch_queue(probe.channel, probe.names)
+
+    other = await probe.connection.channel()
+    with pytest.raises(aiormq.exceptions.ChannelPreconditionFailed):
+        await other.declare_queue(
+            probe.names.provisioning_queue,
+            durable=True,
+            arguments={"x-queue-type": "classic"},
+        )
+    await first.stop()
+    await second.stop()
+
+
+async def test_a_broker_cut_is_survived_without_a_restart(
+    probe: BusProbe, settings: Settings, amqp_url: str
+) -> None:
+    """Cut the consumer's connection, restore it: the next launch still provisions."""
+    with tcp_proxy(amqp_url) as proxy:
+        url = proxy.url(amqp_url) + "?reconnect_interval=0.3"
+        service = await probe.started(_with_amqp(settings, url))
+        proxy.cut()
+        await asyncio.sleep(1.0)  # reconnect attempts are refused meanwhile
+        proxy.restore()
+
+        launch = probe.redeemed()
+        replies, _ = await probe.request(service.names, encode(launch), launch.jti)
+        reply = decode_reply((await probe.next_message(replies, timeout_s=15)).body)
+        await service.stop()
+
+    assert isinstance(reply, ProvisioningResult)
+    assert proxy.accepted >= 2
+    assert await probe.dead_letters() == []
+
+
+async def test_c11_commit_then_cut_before_ack_is_redelivered_once(
+    probe: BusProbe, settings: Settings, amqp_url: str, database_url: str
+) -> None:
+    """C-11: the store commits, the link to RabbitMQ dies before the ack."""
+    pool = await asyncpg.create_pool(database_url, min_size=1, max_size=4)
+    real = AsyncpgProvisioningStore(pool)
+    committed, released = asyncio.Event(), asyncio.Event()
+
+    class CommitThenHang:
+        async def provision(self, launch: Launch) -> Provisioned | Rejection:
+            outcome = await real.provision(launch)
+            committed.set()
+            await released.wait()
+            return outcome
+
+    launch = probe.redeemed()
+    with tcp_proxy(amqp_url) as proxy:
+        doomed = await probe.started(
+            _with_amqp(settings, proxy.url(amqp_url)),
+            store=CommitThenHang(),
+            directory=AsyncpgDirectoryReader(pool),
+        )
+        replies, _ = await probe.request(doomed.names, encode(launch), launch.jti)
+        await asyncio.wait_for(committed.wait(), timeout=5)
+        proxy.cut()
+        survivor = await probe.started(
+            settings, store=real, directory=AsyncpgDirectoryReader(pool)
+        )
+        first = await probe.next_message(replies)
+        released.set()
+        await asyncio.sleep(0.5)
+        extra = await replies.get(no_ack=True, fail=False)
+        await survivor.stop()
+        await doomed.stop()
+    rows = await _rows(pool, probe.seeded["partner_id"])
+    await pool.close()
+
+    assert isinstance(decode_reply(first.body), ProvisioningResult)
+    assert extra is None
+    assert rows == (1, 1, 1)
+    assert await probe.dead_letters() == []
+
+
+async def test_the_same_message_to_two_consumers_makes_one_row_of_each(
+    probe: BusProbe, settings: Settings, database_url: str
+) -> None:
+    """Duplicates of one jti on two replicas: equal replies, one of every row."""
+    services = [await probe.started(settings) for _ in range(2)]
+    launch = probe.redeemed()
+
+    sent = [
+        await probe.request(services[0].names, encode(launch), launch.jti)
+        for _ in range(4)
+    ]
+    replies = [
+        decode_reply((await probe.next_message(queue)).body) for queue, _ in sent
+    ]
+    for service in services:
+        await service.stop()
+    pool = await asyncpg.create_pool(database_url, min_size=1, max_size=2)
+    rows = await _rows(pool, probe.seeded["partner_id"])
+    await pool.close()
+
+    assert all(reply == replies[0] for reply in replies)
+    assert isinstance(replies[0], ProvisioningResult)
+    assert rows == (1, 1, 1)
+
+
+async def test_a_suspended_partner_gets_a_coded_rejection_and_nothing_written(
+    probe: BusProbe, settings: Settings, database_url: str
+) -> None:
+    pool = await asyncpg.create_pool(database_url, min_size=1, max_size=2)
+    await pool.execute(
+        "UPDATE partner_tbl SET status = 'suspended' WHERE partner_id = $1",
+        probe.seeded["partner_id"],
+    )
+    service = await probe.started(settings)
+    launch = probe.redeemed()
+
+    replies, _ = await probe.request(service.names, encode(launch), launch.jti)
+    reply = decode_reply((await probe.next_message(replies)).body)
+    await service.stop()
+    rows = await _rows(pool, probe.seeded["partner_id"])
+    await pool.close()
+
+    assert isinstance(reply, ProvisioningRejected)
+    assert reply.code == "partner_suspended"
+    assert rows == (0, 0, 0)
+    assert await probe.dead_letters() == []
+
+
+async def test_a_poison_message_never_blocks_the_queue(
+    probe: BusProbe, settings: Settings, in_memory_directory: Any
+) -> None:
+    """A launch failing every time is retried with a count, then dead-lettered,
+    while the launch behind it is answered."""
+    poison = probe.redeemed()
+    healthy = probe.redeemed(external_user_id="EMP-2")
+    await in_memory_directory.create_partner(poison.partner_id, "P")
+    await in_memory_directory.create_location(poison.location_id, "S")
+    await in_memory_directory.grant(poison.partner_id, poison.location_id)
+
+    class PoisonedStore:
+        async def provision(self, launch: Launch) -> Provisioned | Rejection:
+            if launch.jti == poison.jti:
+                raise StoreUnavailable("database down")
+            outcome: Provisioned | Rejection = await in_memory_directory.provision(
+                launch
+            )
+            return outcome
+
+    service = await probe.started(
+        settings, store=PoisonedStore(), directory=in_memory_directory
+    )
+    await probe.request(service.names, encode(poison), poison.jti)
+    replies, _ = await probe.request(service.names, encode(healthy), healthy.jti)
+    answered = decode_reply((await probe.next_message(replies)).body)
+    dead_queue = await probe.channel.get_queue(probe.names.dead_letter_queue)
+    dead = await probe.next_message(dead_queue)
+    await service.stop()
+
+    assert isinstance(answered, ProvisioningResult)
+    assert dead.body == encode(poison)
+    assert dead.headers["x-retry-count"] == settings.max_retries
+    assert dead.delivery_mode == 2  # persistent
+    assert await probe.waiting() == 0
+
+
+def _with_amqp(settings: Settings, url: str) -> Settings:
+    import msgspec
+
+    return msgspec.structs.replace(settings, amqp_url=Secret(url))
+
+
+async def _rows(pool: asyncpg.Pool, partner_id: str) -> tuple[int, int, int]:
+    row = await pool.fetchrow(
+        """
+        SELECT (SELECT count(*) FROM pos_user_tbl WHERE partner_id = $1),
+               (SELECT count(*) FROM pos_user_membership_tbl m
+                JOIN pos_user_tbl u USING (pos_user_id) WHERE u.partner_id = $1),
+               (SELECT count(*) FROM launch_redemption_tbl WHERE partner_id = $1)
+        """,
+        partner_id,
+    )
+    return (row[0], row[1], row[2])
