@@ -1,6 +1,10 @@
 """The bus as RabbitMQ sees it: declarations, reconnects, duplicates, redelivery."""
 
 import asyncio
+import os
+import signal
+import sys
+from pathlib import Path
 from typing import Any
 
 import aiormq
@@ -216,3 +220,61 @@ async def _rows(pool: asyncpg.Pool, partner_id: str) -> tuple[int, int, int]:
         partner_id,
     )
     return (row[0], row[1], row[2])
+
+
+async def test_sigterm_finishes_the_message_in_hand(
+    probe: BusProbe, database_url: str, amqp_url: str, unique_prefix: str
+) -> None:
+    """The console script gets SIGTERM mid-message: it commits, replies, acks, exits."""
+    blocker = await asyncpg.connect(database_url)
+    blocking = blocker.transaction()
+    await blocking.start()
+    # An uncommitted row with the same key makes the consumer's upsert wait.
+    await blocker.execute(
+        "INSERT INTO pos_user_tbl (partner_id, external_user_id, display_name)"
+        " VALUES ($1, 'EMP-1', 'Blocker')",
+        probe.seeded["partner_id"],
+    )
+    env = {
+        **os.environ,
+        "PROVISIONING_DATABASE_URL": database_url,
+        "PROVISIONING_AMQP_URL": amqp_url,
+        "PROVISIONING_BUS_PREFIX": unique_prefix,
+    }
+    script = str(Path(sys.executable).parent / "provisioning-service")
+    process = await asyncio.create_subprocess_exec(
+        script, env=env, stdout=asyncio.subprocess.PIPE
+    )
+    assert process.stdout is not None
+    assert b"service_started" in await process.stdout.readline()
+    launch = probe.redeemed()
+
+    replies, _ = await probe.request(probe.names, encode(launch), launch.jti)
+    await _until_waiting_on_a_lock(blocker)
+    process.send_signal(signal.SIGTERM)
+    await asyncio.sleep(0.3)
+    await blocking.rollback()
+    await blocker.close()
+    reply = decode_reply((await probe.next_message(replies)).body)
+    code = await asyncio.wait_for(process.wait(), timeout=20)
+    pool = await asyncpg.create_pool(database_url, min_size=1, max_size=2)
+    rows = await _rows(pool, probe.seeded["partner_id"])
+    await pool.close()
+
+    assert code == 0
+    assert isinstance(reply, ProvisioningResult)
+    assert rows == (1, 1, 1)
+    assert await probe.waiting() == 0
+    assert await probe.dead_letters() == []
+
+
+async def _until_waiting_on_a_lock(connection: asyncpg.Connection) -> None:
+    for _ in range(200):
+        waiting = await connection.fetchval(
+            "SELECT count(*) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+        )
+        if waiting:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("the consumer never reached the locked row")
