@@ -194,6 +194,25 @@ async def test_used_link_answers_410_page_with_code(
     assert "set-cookie" not in response.headers
 
 
+async def test_used_page_offers_the_sale_page_to_a_double_click(
+    client: AsyncTestClient[Any],
+) -> None:
+    """A double click's second answer is 410, but links to /sale, where the
+    browser that got the first answer's cookie is signed in (ADR 2)."""
+    url = await mint(client)
+    first = await client.get(url, follow_redirects=False)
+    cookie = first.cookies
+    client.cookies.clear()
+
+    second = await client.get(url, follow_redirects=False)
+    client.cookies.update(cookie)
+    sale = await client.get("/sale", follow_redirects=False)
+
+    assert second.status_code == 410
+    assert 'href="/sale"' in second.text
+    assert sale.status_code == 200
+
+
 @pytest.mark.parametrize(
     "headers",
     [

@@ -1,7 +1,6 @@
 """The browser pages: short, plain, accessible HTML with one shared stylesheet.
 
-Every value is escaped; no page ever carries a launch token except the
-continue form, which sends it in a POST body, never in a URL.
+Every value is escaped; no page ever carries a launch token (C-15).
 """
 
 from collections.abc import Iterable
@@ -36,9 +35,18 @@ def _page(title: str, body: str) -> str:
     )
 
 
-def message_page(heading: str, lines: Iterable[str], code: str | None = None) -> str:
-    """A page that says what happened, what to do, and the stable code."""
+def message_page(
+    heading: str,
+    lines: Iterable[str],
+    code: str | None = None,
+    link: tuple[str, str] | None = None,
+) -> str:
+    """A page that says what happened, what to do, and the stable code;
+    `link` is an optional (path, text) to offer as the next step."""
     text = "".join(f"<p>{escape(line)}</p>" for line in lines)
+    if link is not None:
+        href, label = link
+        text += f'<p><a href="{escape(href, quote=True)}">{escape(label)}</a></p>'
     shown = f'<p class="code">Code: {escape(code)}</p>' if code else ""
     return _page(heading, f"<h1>{escape(heading)}</h1>{text}{shown}")
 

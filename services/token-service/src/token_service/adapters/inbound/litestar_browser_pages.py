@@ -47,6 +47,7 @@ def error_page(error: TokenServiceError) -> Response[str]:
     """The outcome page of a failed redemption or sign-out, with its code."""
     status = status_of(error)
     code = error.code
+    link = None
     if isinstance(error, ProvisioningRejected):
         code = error.rejection_code
         lines = [
@@ -60,6 +61,8 @@ def error_page(error: TokenServiceError) -> Response[str]:
     elif code == "launch_token_used":
         heading = "This link was already used"
         lines = ["Each launch link works once.", html_pages.NEW_LINK]
+        # A double click's first answer usually signed this browser in (ADR 2).
+        link = ("/sale", "Opened it here a moment ago? Go to the sale page.")
     elif code == "launch_token_expired":
         heading = "This link has expired"
         lines = ["Launch links work for a few minutes only.", html_pages.NEW_LINK]
@@ -70,7 +73,8 @@ def error_page(error: TokenServiceError) -> Response[str]:
         heading = "This link is not valid"
         lines = ["The link is incomplete or was changed.", html_pages.NEW_LINK]
     headers = {"Retry-After": "5"} if status == 503 else None
-    return html(html_pages.message_page(heading, lines, code), status, headers)
+    page = html_pages.message_page(heading, lines, code, link)
+    return html(page, status, headers)
 
 
 def _session_cookie(app: UseCases, session_id: str) -> Cookie:
