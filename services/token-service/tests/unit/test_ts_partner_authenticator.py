@@ -99,3 +99,64 @@ async def test_unreachable_jwks_is_a_dependency_failure() -> None:
 
     with pytest.raises(DependencyUnavailable):
         await real.authenticate(f"Bearer {access_token()}")
+
+
+class CountingJwksClient(FixedJwksClient):
+    """Counts key look-ups, to see which tokens were verified again."""
+
+    def __init__(self) -> None:
+        self.lookups = 0
+
+    def get_signing_key_from_jwt(self, token: str) -> FixedSigningKey:
+        self.lookups += 1
+        return super().get_signing_key_from_jwt(token)
+
+
+def counting_authenticator() -> tuple[PyJwtPartnerAuthenticator, CountingJwksClient]:
+    jwks = CountingJwksClient()
+    partner_auth = PyJwtPartnerAuthenticator(
+        "http://unused",
+        ISSUER,
+        "tilt/pos:launch",
+        jwks_client=jwks,  # type: ignore[arg-type]
+    )
+    return partner_auth, jwks
+
+
+async def test_a_kid_is_fetched_once_and_later_tokens_verify_inline() -> None:
+    """Two tokens under one kid: one key look-up, both verified and accepted."""
+    partner_auth, jwks = counting_authenticator()
+
+    first = await partner_auth.authenticate(f"Bearer {access_token()}")
+    second = await partner_auth.authenticate(
+        f"Bearer {access_token(exp=int(time.time()) + 299)}"
+    )
+    again = await partner_auth.authenticate(f"Bearer {access_token()}")
+
+    assert (first, second, again) == ("partner-1", "partner-1", "partner-1")
+    assert jwks.lookups == 1
+
+
+async def test_a_remembered_token_is_refused_once_its_exp_has_passed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The verified-token cache re-checks exp on every use."""
+    partner_auth = authenticator()
+    token = access_token(exp=int(time.time()) + 60)
+    assert await partner_auth.authenticate(f"Bearer {token}") == "partner-1"
+
+    later = time.time() + 61
+    monkeypatch.setattr(time, "time", lambda: later)
+
+    with pytest.raises(InvalidToken):
+        await partner_auth.authenticate(f"Bearer {token}")
+
+
+async def test_a_refused_token_is_never_remembered() -> None:
+    """A forged token stays refused however often it is presented."""
+    partner_auth = authenticator()
+    forged = f"Bearer {access_token(key=OTHER_KEY)}"
+
+    for _ in range(3):
+        with pytest.raises(InvalidToken):
+            await partner_auth.authenticate(forged)
