@@ -20,7 +20,14 @@ RESULTS: Final = Path(__file__).parent / "results"
 @click.option("--profile", "with_profile", is_flag=True, help="py-spy mint and redeem")
 @click.option("--profile-only", is_flag=True, help="only the py-spy profiles")
 @click.option("--results", type=click.Path(path_type=Path), default=RESULTS)
-def main(with_profile: bool, profile_only: bool, results: Path) -> None:
+@click.option(
+    "--only",
+    type=click.Choice(["mint", "redeem"]),
+    help="the ceilings and this scenario only (quicker before/after runs)",
+)
+def main(
+    with_profile: bool, profile_only: bool, results: Path, only: str | None
+) -> None:
     """Start the stack, run the scenarios, print and write the results."""
     scale = Scale.from_env()
     results.mkdir(parents=True, exist_ok=True)
@@ -38,17 +45,21 @@ def main(with_profile: bool, profile_only: bool, results: Path) -> None:
         click.echo("ceiling …")
         post_max, get_max, post_rate = http_scenarios.ceilings(bench)
         rows: list[Row] = [post_max, get_max, post_rate]
-        click.echo("mint …")
-        rows += http_scenarios.mint(bench, post_max, post_rate)
+        if only != "redeem":
+            click.echo("mint …")
+            rows += http_scenarios.mint(bench, post_max, post_rate)
         click.echo("first launches of the redeem users …")
         users = http_scenarios.new_users(scale.users, "redeem")
         first = http_scenarios.launch(bench, users)
-        click.echo("redeem …")
-        rows += http_scenarios.redeem(bench, get_max, users)
-        click.echo("provision …")
-        rows += bus_scenarios.provision(bench)
-        click.echo("Cognito calls …")
-        cognito = bus_scenarios.cognito_calls(bench)
+        if only != "mint":
+            click.echo("redeem …")
+            rows += http_scenarios.redeem(bench, get_max, users)
+        cognito: dict[str, dict[str, float]] = {}
+        if only is None:
+            click.echo("provision …")
+            rows += bus_scenarios.provision(bench)
+            click.echo("Cognito calls …")
+            cognito = bus_scenarios.cognito_calls(bench)
         if scale.soak_launches:
             click.echo(f"soak: {scale.soak_launches} launches …")
             soaked = http_scenarios.soak(bench, scale.soak_launches)
