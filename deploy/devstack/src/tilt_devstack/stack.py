@@ -48,6 +48,8 @@ class StackConfig:
     log_dir: Path | None = None
     echo: bool = False
     token_env: dict[str, str] = field(default_factory=dict)
+    # Extra PROVISIONING_* settings of the service process (fault tests).
+    provisioning_env: dict[str, str] = field(default_factory=dict)
 
     @property
     def token_url(self) -> str:
@@ -140,6 +142,11 @@ def provisioning_env(config: StackConfig) -> dict[str, str]:
     }
 
 
+def provisioning_service_env(config: StackConfig) -> dict[str, str]:
+    """The service process's settings: the CLI's, plus the config's extras."""
+    return {**provisioning_env(config), **config.provisioning_env}
+
+
 def token_env(config: StackConfig, pool: bootstrap.PoolInfo) -> dict[str, str]:
     return {
         "TOKEN_SERVICE_HOST": config.host,
@@ -205,7 +212,7 @@ def start_stack(config: StackConfig) -> Iterator[RunningStack]:
         processes.start(
             "provisioning",
             [console_script("provisioning-service")],
-            provisioning_env(config),
+            provisioning_service_env(config),
         )
         processes.start(
             "token-service",

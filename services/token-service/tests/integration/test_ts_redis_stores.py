@@ -158,3 +158,21 @@ async def test_directory_keeps_a_stale_copy_when_the_source_is_down(
     clock.advance(60)
 
     await copy.check("p1", LOCATION_1)
+
+
+async def test_directory_answers_a_fresh_grant_from_memory_until_max_age(
+    client: redis.Redis, unique_prefix: str
+) -> None:
+    """A granted check within max_age needs no Redis; past it, Redis is read again."""
+    source, clock = InMemoryDirectorySource(dict(GRANTS)), FixedClock()
+    copy = directory(client, unique_prefix, source, clock)
+    await copy.check("p1", LOCATION_1)
+    await client.delete(f"{unique_prefix}{{directory}}:current")
+    source.failing = True
+    clock.advance(4)
+
+    await copy.check("p1", LOCATION_1)
+
+    clock.advance(2)
+    with pytest.raises(DependencyUnavailable):
+        await copy.check("p1", LOCATION_1)
