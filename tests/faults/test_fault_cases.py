@@ -233,12 +233,8 @@ def test_c05_redis_down_is_a_retry_page_then_the_link_works(
     user = "emp-c05"
     url = partner.launch_url(external_user_id=user)
 
-    faulty.redis.cut()
-    try:
-        with browser(faulty.stack) as client:
-            down = client.get(url)
-    finally:
-        faulty.redis.restore()
+    with faulty.redis.down(), browser(faulty.stack) as client:
+        down = client.get(url)
     with browser(faulty.stack) as client:
         again = client.get(url)
 
@@ -262,13 +258,10 @@ def test_c16_postgres_down_dead_letters_once_then_the_link_works(
     user = "emp-c16-pg"
     url = partner.launch_url(external_user_id=user)
 
-    faulty.postgres.cut()
-    try:
+    with faulty.postgres.down():
         with browser(faulty.stack) as client:
             down = client.get(url)
         dead = _until_dead_letters(faulty)
-    finally:
-        faulty.postgres.restore()
     with browser(faulty.stack) as client:
         again = client.get(url)
 
@@ -369,12 +362,8 @@ def test_c16_a_dependency_failing_after_the_claim_is_retryable(
     url = partner.launch_url(external_user_id=user)
     proxy: TcpProxy = getattr(faulty, dependency)
 
-    proxy.cut()
-    try:
-        with browser(faulty.stack) as client:
-            down = client.get(url)
-    finally:
-        proxy.restore()
+    with proxy.down(), browser(faulty.stack) as client:
+        down = client.get(url)
     faulty.wait_ready()
     with browser(faulty.stack) as client:
         again = client.get(url)

@@ -64,6 +64,15 @@ class TcpProxy:
         """Accept connections again on the same port."""
         self._call(self._listen())
 
+    @contextmanager
+    def down(self) -> Iterator[None]:
+        """Cut on entry, restore on exit, whatever happens inside."""
+        self.cut()
+        try:
+            yield
+        finally:
+            self.restore()
+
     def drop_connections(self) -> None:
         """Drop every open connection but keep accepting new ones."""
         self._call(self._drop())
