@@ -10,6 +10,8 @@ from contextlib import AsyncExitStack
 from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
+from opentelemetry.trace import Tracer
+
 from token_service.application.launch_ports import (
     Clock,
     IdGenerator,
@@ -20,6 +22,7 @@ from token_service.application.launch_ports import (
     PartnerDirectory,
     SessionStore,
 )
+from token_service.application.metrics import LaunchMetrics, NoMetrics
 from token_service.application.ports import (
     DirectorySource,
     RedemptionBus,
@@ -50,9 +53,18 @@ class Adapters:
 
 
 async def build_missing(
-    settings: Settings, given: Adapters, stack: AsyncExitStack
+    settings: Settings,
+    given: Adapters,
+    stack: AsyncExitStack,
+    metrics: LaunchMetrics | None = None,
+    tracer: Tracer | None = None,
 ) -> Adapters:
-    """`given`, completed with real adapters; `stack` closes what was opened."""
+    """`given`, completed with real adapters; `stack` closes what was opened.
+
+    Adapters that call out on their own (the broker, Cognito, the JWKS)
+    report to `metrics` and open spans on `tracer` when it is given.
+    """
+    metrics = metrics or NoMetrics()
     from token_service.adapters.outbound.secrets_ids import (
         SecretsIdGenerator,
         SystemClock,
@@ -70,27 +82,36 @@ async def build_missing(
         redis_client = _redis_client(settings, stack, probes)
         adapters = _with_redis(settings, adapters, redis_client)
     if not (given.bus and (given.directory_source or given.directory)):
-        adapters = await _with_amqp(settings, adapters, stack, probes)
+        adapters = await _with_amqp(settings, adapters, stack, probes, metrics, tracer)
     if adapters.directory is None:
         adapters = replace(
             adapters, directory=_redis_directory(settings, adapters, redis_client)
         )
     if given.issuer is None:
-        adapters = _with_cognito(settings, adapters, stack)
+        adapters = _with_cognito(settings, adapters, stack, metrics, tracer)
     if given.authenticator is None:
-        from token_service.adapters.outbound.pyjwt_partner_authenticator import (
-            PyJwtPartnerAuthenticator,
-        )
-
-        adapters = replace(
-            adapters,
-            authenticator=PyJwtPartnerAuthenticator(
-                settings.partner_jwks_url,
-                settings.partner_issuer,
-                settings.partner_scope,
-            ),
-        )
+        adapters = replace(adapters, authenticator=_authenticator(settings, metrics))
     return replace(adapters, probes=probes)
+
+
+def _authenticator(settings: Settings, metrics: LaunchMetrics) -> PartnerAuthenticator:
+    from token_service.adapters.outbound.opentelemetry_observed_ports import (
+        ObservedJWKClient,
+    )
+    from token_service.adapters.outbound.pyjwt_partner_authenticator import (
+        JWKS_CACHE_S,
+        PyJwtPartnerAuthenticator,
+    )
+
+    url = settings.partner_jwks_url
+    return PyJwtPartnerAuthenticator(
+        url,
+        settings.partner_issuer,
+        settings.partner_scope,
+        jwks_client=ObservedJWKClient(
+            url, metrics, cache_keys=True, lifespan=JWKS_CACHE_S, timeout=5
+        ),
+    )
 
 
 def _redis_client(
@@ -154,6 +175,8 @@ async def _with_amqp(
     adapters: Adapters,
     stack: AsyncExitStack,
     probes: dict[str, Probe],
+    metrics: LaunchMetrics,
+    tracer: Tracer | None,
 ) -> Adapters:
     from tilt_shared.bus import BusNames
     from token_service.adapters.outbound.aio_pika_provisioning_client import (
@@ -161,7 +184,7 @@ async def _with_amqp(
     )
 
     client: Any = AioPikaProvisioningClient(
-        settings.amqp_url, BusNames.with_prefix(settings.bus_prefix)
+        settings.amqp_url, BusNames.with_prefix(settings.bus_prefix), metrics, tracer
     )
     await client.start()
     stack.push_async_callback(client.close)
@@ -178,11 +201,18 @@ async def _with_amqp(
 
 
 def _with_cognito(
-    settings: Settings, adapters: Adapters, stack: AsyncExitStack
+    settings: Settings,
+    adapters: Adapters,
+    stack: AsyncExitStack,
+    metrics: LaunchMetrics,
+    tracer: Tracer | None,
 ) -> Adapters:
     from token_service.adapters.outbound.cognito_session_issuer import (
         CognitoConfig,
         CognitoSessionIssuer,
+    )
+    from token_service.adapters.outbound.opentelemetry_observed_ports import (
+        cognito_observer,
     )
 
     config = CognitoConfig(
@@ -195,7 +225,7 @@ def _with_cognito(
             settings.cognito_password_key.reveal(), "COGNITO_PASSWORD_KEY"
         ),
     )
-    issuer = CognitoSessionIssuer(config)
+    issuer = CognitoSessionIssuer(config, cognito_observer(metrics, tracer))
     stack.callback(issuer.close)
     return replace(adapters, issuer=issuer)
 

@@ -3,48 +3,80 @@
 `create_app` is the one way to build the app; tests pass fakes through
 `overrides` and get real adapters for everything they leave out. Real
 adapters are built in the Litestar lifespan so they bind to the server's loop.
+Every app counts into its own Prometheus registry; tracing is on only with
+TOKEN_SERVICE_OTEL_ENABLED, or when a test hands over its tracer provider.
 """
 
 import sys
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
+from typing import TypeVar
 
 import structlog
 from litestar import Litestar
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.trace import Tracer
 
+from tilt_shared.telemetry import tracer_of, tracer_provider
 from token_service.adapter_set import Adapters, build_missing, need
 from token_service.adapters.inbound.litestar_app import build_litestar
 from token_service.adapters.inbound.use_cases import UseCases
+from token_service.adapters.outbound.opentelemetry_observed_ports import observed
+from token_service.adapters.outbound.prometheus_metrics import PrometheusMetrics
 from token_service.application.browser_session import SignOut, ViewSale
 from token_service.application.mint_launch import MintLaunch
 from token_service.application.redeem_launch import RedeemLaunch
 from token_service.settings import PREFIX, Settings, check_settings
 
 __all__ = ["Adapters", "create_app", "main"]
+T = TypeVar("T")
 
 log = structlog.get_logger(__name__)
 
 
-def create_app(settings: Settings, *, overrides: Adapters | None = None) -> Litestar:
+def create_app(
+    settings: Settings,
+    *,
+    overrides: Adapters | None = None,
+    tracing: TracerProvider | None = None,
+) -> Litestar:
     """The token service app; adapters not in `overrides` are built at start-up."""
     given = overrides or Adapters()
+    metrics = PrometheusMetrics()
+    provider = tracing or _tracer_provider(settings)
+    tracer = tracer_of(provider, "token_service")
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         async with AsyncExitStack() as stack:
-            adapters = await build_missing(settings, given, stack)
-            app.state.use_cases = _use_cases(settings, adapters)
+            if provider is not None and tracing is None:
+                stack.callback(provider.shutdown)
+            adapters = await build_missing(settings, given, stack, metrics, tracer)
+            app.state.use_cases = _use_cases(settings, adapters, metrics, tracer)
             log.info("service_started", listen=f"{settings.host}:{settings.port}")
             yield
 
-    return build_litestar([lifespan])
+    return build_litestar([lifespan], tracer, metrics.exposition)
 
 
-def _use_cases(settings: Settings, a: Adapters) -> UseCases:
-    ledger, sessions, tokens = need(a.ledger), need(a.sessions), need(a.tokens)
-    bus, issuer = need(a.bus), need(a.issuer)
+def _tracer_provider(settings: Settings) -> TracerProvider | None:
+    if not settings.otel_enabled:
+        return None
+    return tracer_provider(
+        "token-service", settings.otel_exporter, settings.otel_endpoint
+    )
+
+
+def _use_cases(
+    settings: Settings, a: Adapters, metrics: PrometheusMetrics, tracer: Tracer | None
+) -> UseCases:
+    def port(adapter: T | None, dependency: str) -> T:
+        return observed(need(adapter), dependency, metrics, tracer)
+
+    ledger, sessions = port(a.ledger, "redis"), port(a.sessions, "redis")
+    bus, issuer, tokens = need(a.bus), need(a.issuer), need(a.tokens)
     clock, ids = need(a.clock), need(a.ids)
-    directory = need(a.directory)
+    directory = port(a.directory, "directory")
     probes = a.probes or {}
 
     async def readiness() -> dict[str, bool]:
@@ -56,7 +88,7 @@ def _use_cases(settings: Settings, a: Adapters) -> UseCases:
             ledger,
             tokens,
             directory,
-            need(a.limiter),
+            port(a.limiter, "redis"),
             clock,
             ids,
             settings.public_base_url,
@@ -75,6 +107,7 @@ def _use_cases(settings: Settings, a: Adapters) -> UseCases:
         view_sale=ViewSale(sessions, issuer, clock),
         sign_out=SignOut(sessions, issuer),
         readiness=readiness,
+        metrics=metrics,
         public_origin=settings.public_origin,
         cookie_secure=settings.cookie_secure,
     )

@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 import msgspec
 
 from tilt_shared.settings import Secret, SettingsError
+from tilt_shared.telemetry import EXPORTERS
 
 PREFIX: Final = "TOKEN_SERVICE_"
 # HMAC-SHA256 keys shorter than the hash output weaken it (RFC 2104 §3).
@@ -45,6 +46,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # that a runaway client cannot fill Redis; load tests raise it.
     mint_rate_per_s: float = 50.0
     mint_burst: int = 500
+    otel_enabled: bool = False
+    otel_exporter: str = "otlp"
+    otel_endpoint: str = ""
 
     @property
     def public_origin(self) -> str:
@@ -89,6 +93,11 @@ def check_settings(settings: Settings) -> None:
     if settings.mint_rate_per_s <= 0 or settings.mint_burst < 1:
         raise SettingsError(
             f"{PREFIX}MINT_RATE_PER_S/MINT_BURST: expected > 0 and >= 1"
+        )
+    if settings.otel_exporter not in EXPORTERS:
+        raise SettingsError(
+            f"{PREFIX}OTEL_EXPORTER: expected one of {EXPORTERS}, "
+            f"got {settings.otel_exporter!r}"
         )
     if settings.launch_ttl_s <= 0 or settings.provisioning_timeout_s <= 0:
         raise SettingsError(

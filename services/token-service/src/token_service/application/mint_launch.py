@@ -94,6 +94,8 @@ class MintLaunch:
         issued_at = now.replace(microsecond=0)
         expires_at = issued_at + self._ttl
         jti = self._ids.new_jti()
+        # Every later line of this request, request_handled too, names the launch.
+        structlog.contextvars.bind_contextvars(correlation_id=jti)
         try:
             await self._ledger.store(jti, details, expires_at, now)
         except DependencyUnavailable as exc:
@@ -102,7 +104,6 @@ class MintLaunch:
         token = self._tokens.sign(jti, issued_at, expires_at)
         log.info(
             "launch_token_minted",
-            correlation_id=jti,
             partner_id=partner_id,
             location_id=details.location_id,
             role_slug=details.role_slug,

@@ -1,8 +1,8 @@
-"""The Litestar app: routes, security headers, request ids, last-resort errors."""
+"""The Litestar app: routes, security headers, request ids and spans, /metrics."""
 
 import uuid
 from collections.abc import Callable, Sequence
-from contextlib import AbstractAsyncContextManager
+from contextlib import AbstractAsyncContextManager, AbstractContextManager, nullcontext
 from typing import Any, Final
 
 import structlog
@@ -10,6 +10,9 @@ from litestar import Litestar, Request, Response, get
 from litestar.enums import ScopeType
 from litestar.exceptions import HTTPException
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from opentelemetry.context import Context
+from opentelemetry.trace import Span, SpanKind, StatusCode, Tracer
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 from token_service.adapters.inbound import html_pages
 from token_service.adapters.inbound.http_errors import NO_STORE, RETRY_AFTER_S, problem
@@ -38,6 +41,8 @@ HTTP_CODES: Final = {
 }
 log = structlog.get_logger(__name__)
 Lifespan = Callable[[Litestar], AbstractAsyncContextManager[None]]
+Exposition = Callable[[], tuple[bytes, str]]
+W3C: Final = TraceContextTextMapPropagator()
 
 
 @get("/healthz", include_in_schema=False)
@@ -53,39 +58,87 @@ async def readyz(request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
     return Response(body, status_code=200 if ready else 503, headers=NO_STORE)
 
 
-def _request_context(app: ASGIApp) -> ASGIApp:
+def _metrics_route(exposition: Exposition) -> Any:
+    @get("/metrics", include_in_schema=False, sync_to_thread=False)
+    def metrics() -> Response[bytes]:
+        body, content_type = exposition()
+        return Response(body, media_type=content_type, headers=NO_STORE)
+
+    return metrics
+
+
+def _request_context(tracer: Tracer | None) -> Callable[[ASGIApp], ASGIApp]:
     """Binds a fresh request_id, then logs one line per request with its status.
 
     Only the path is logged, never the query string (it carries launch tokens).
+    With a tracer, each request is a SERVER span continuing the caller's W3C
+    context, named after the route's template once routing has found it.
     """
 
-    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != ScopeType.HTTP:
-            await app(scope, receive, send)
-            return
-        structlog.contextvars.clear_contextvars()
-        structlog.contextvars.bind_contextvars(
-            service="token-service", request_id=uuid.uuid4().hex
-        )
-        status = 500
-
-        async def capture(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        try:
-            await app(scope, receive, capture)
-        finally:
-            log.info(
-                "request_handled",
-                method=scope["method"],
-                path=scope["path"],
-                status=status,
+    def wrap(app: ASGIApp) -> ASGIApp:
+        async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+            if scope["type"] != ScopeType.HTTP:
+                await app(scope, receive, send)
+                return
+            structlog.contextvars.clear_contextvars()
+            structlog.contextvars.bind_contextvars(
+                service="token-service", request_id=uuid.uuid4().hex
             )
+            status = 500
 
-    return middleware
+            async def capture(message: Message) -> None:
+                nonlocal status
+                if message["type"] == "http.response.start":
+                    status = message["status"]
+                await send(message)
+
+            method = scope["method"]
+            with _server_span(tracer, scope, method) as span:
+                try:
+                    await app(scope, receive, capture)
+                finally:
+                    _end_span(span, scope, method, status)
+                    log.info(
+                        "request_handled",
+                        method=scope["method"],
+                        path=scope["path"],
+                        status=status,
+                    )
+
+        return middleware
+
+    return wrap
+
+
+def _server_span(
+    tracer: Tracer | None, scope: Scope, method: str
+) -> AbstractContextManager[Span | None]:
+    if tracer is None:
+        return nullcontext()
+    carrier = {
+        name.decode("latin-1"): value.decode("latin-1")
+        for name, value in scope["headers"]
+        if name in (b"traceparent", b"tracestate")
+    }
+    parent: Context = W3C.extract(carrier)
+    return tracer.start_as_current_span(
+        method,
+        context=parent,
+        kind=SpanKind.SERVER,
+        attributes={"http.request.method": method},
+    )
+
+
+def _end_span(span: Span | None, scope: Scope, method: str, status: int) -> None:
+    if span is None:
+        return
+    route = scope.get("path_template")
+    if route:
+        span.update_name(f"{method} {route}")
+        span.set_attribute("http.route", route)
+    span.set_attribute("http.response.status_code", status)
+    if status >= 500:
+        span.set_status(StatusCode.ERROR)
 
 
 async def _secure(message: Message, scope: Scope) -> None:
@@ -142,12 +195,22 @@ def _unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any
     return html(page, 500)
 
 
-def build_litestar(lifespan: Sequence[Lifespan] = ()) -> Litestar:
-    """The app; `lifespan` builds the use cases and sets `app.state.use_cases`."""
+def build_litestar(
+    lifespan: Sequence[Lifespan] = (),
+    tracer: Tracer | None = None,
+    exposition: Exposition | None = None,
+) -> Litestar:
+    """The app; `lifespan` builds the use cases and sets `app.state.use_cases`.
+
+    `exposition` renders `/metrics`; `tracer`, when given, traces each request.
+    """
+    routes: list[Any] = [healthz, readyz, create_launch_token, *BROWSER_ROUTES]
+    if exposition is not None:
+        routes.append(_metrics_route(exposition))
     return Litestar(
-        route_handlers=[healthz, readyz, create_launch_token, *BROWSER_ROUTES],
+        route_handlers=routes,
         lifespan=list(lifespan),
-        middleware=[_request_context],
+        middleware=[_request_context(tracer)],
         before_send=[_secure],
         exception_handlers={
             HTTPException: _http_error,

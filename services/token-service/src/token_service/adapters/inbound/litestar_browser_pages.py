@@ -4,6 +4,7 @@ Handlers translate only: read the cookie or form, call one use case, render
 a page. The token never appears in a page, a redirect target or a log line.
 """
 
+import time
 from typing import Any, Final
 from urllib.parse import parse_qs
 
@@ -16,6 +17,7 @@ from token_service.adapters.inbound import html_pages
 from token_service.adapters.inbound.http_errors import status_of
 from token_service.adapters.inbound.prefetch import is_prefetch
 from token_service.adapters.inbound.use_cases import UseCases, use_cases
+from token_service.application.metrics import REDEEMED, REOPENED
 from token_service.domain.errors import (
     CsrfRejected,
     LaunchTokenInvalid,
@@ -130,12 +132,17 @@ async def _form(request: Request[Any, Any, Any]) -> dict[str, str]:
 
 async def _redeem(request: Request[Any, Any, Any], token: str) -> Response[str]:
     app = use_cases(request)
+    started = time.perf_counter()
     try:
         outcome = await app.redeem.execute(token, request.cookies.get(SESSION_COOKIE))
     except TokenServiceError as error:
         reason = getattr(error, "rejection_code", error.code)
         log.warning("launch_token_rejected", reason=reason)
+        app.metrics.redemption_finished(reason, time.perf_counter() - started)
         return error_page(error)
+    redeemed = outcome.new_session is not None
+    elapsed = time.perf_counter() - started
+    app.metrics.redemption_finished(REDEEMED if redeemed else REOPENED, elapsed)
     response = redirect("/sale")
     if outcome.new_session is not None:
         response.set_cookie(_session_cookie(app, outcome.new_session.session_id))

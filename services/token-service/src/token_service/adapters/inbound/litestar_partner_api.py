@@ -1,5 +1,6 @@
 """The partner API: `POST /pos/v1/launch-tokens` (DESIGN §3). Decode, mint, encode."""
 
+import time
 from typing import Any, Final
 
 import msgspec
@@ -16,7 +17,9 @@ from token_service.adapters.inbound.openapi_partner_api import (
     LaunchTokenOperation,
 )
 from token_service.adapters.inbound.use_cases import use_cases
+from token_service.application.metrics import MINTED
 from token_service.application.mint_launch import LaunchRequestFields
+from token_service.application.ports import DependencyUnavailable
 from token_service.domain.errors import TokenServiceError
 
 MAX_BODY_BYTES: Final = 16 * 1024
@@ -37,7 +40,12 @@ class LaunchTokenCreated(msgspec.Struct, frozen=True):
     expires_at: str
 
 
+class _ProblemCode(msgspec.Struct):
+    code: str
+
+
 _decoder: Final = msgspec.json.Decoder(LaunchTokenRequest)
+_code_decoder: Final = msgspec.json.Decoder(_ProblemCode)
 
 
 def _is_json(content_type: str) -> bool:
@@ -54,6 +62,26 @@ def _is_json(content_type: str) -> bool:
     security=[{BEARER: []}],
 )
 async def create_launch_token(request: Request[Any, Any, Any]) -> Response[bytes]:
+    """Mint, then count the outcome (`minted` or the problem's code) and time it."""
+    started = time.perf_counter()
+    outcome = "internal_error"
+    try:
+        response = await _mint(request)
+        outcome = MINTED if response.status_code == 201 else _code_of(response)
+        return response
+    except DependencyUnavailable:
+        outcome = "service_unavailable"
+        raise
+    finally:
+        elapsed = time.perf_counter() - started
+        use_cases(request).metrics.mint_finished(outcome, elapsed)
+
+
+def _code_of(response: Response[bytes]) -> str:
+    return _code_decoder.decode(response.content).code
+
+
+async def _mint(request: Request[Any, Any, Any]) -> Response[bytes]:
     app = use_cases(request)
     try:
         partner_id = await app.authenticator.authenticate(

@@ -8,6 +8,7 @@ from litestar import Request
 
 from token_service.application.browser_session import SignOut, ViewSale
 from token_service.application.launch_ports import PartnerAuthenticator
+from token_service.application.metrics import LaunchMetrics
 from token_service.application.mint_launch import MintLaunch
 from token_service.application.redeem_launch import RedeemLaunch
 
@@ -22,6 +23,7 @@ class UseCases:
     view_sale: ViewSale
     sign_out: SignOut
     readiness: ReadinessProbe
+    metrics: LaunchMetrics
     public_origin: str
     cookie_secure: bool
 

@@ -9,6 +9,10 @@ broker requires it), and resolve the future waiting under the message's
 is dropped. A request no queue is bound for is returned by the broker and
 fails at once instead of waiting for the timeout. A broker down at start-up
 is retried in the background; the service starts anyway, not ready.
+
+Each request is a PRODUCER span whose W3C context travels in the message's
+headers, so provisioning continues the trace; each round trip is timed, and
+each provisioning answer counted (provisioned, rejected, timeout, unavailable).
 """
 
 import asyncio
@@ -24,6 +28,7 @@ from aio_pika.abc import (
     AbstractIncomingMessage,
     AbstractRobustConnection,
 )
+from opentelemetry.trace import SpanKind, Tracer
 
 from tilt_shared.bus import (
     DIRECT_REPLY_TO,
@@ -33,13 +38,20 @@ from tilt_shared.bus import (
 )
 from tilt_shared.messages import (
     DirectorySnapshotRequest,
-    LaunchRedeemed,
     MessageDecodeError,
     ProvisioningRejected,
     decode_reply,
     decode_snapshot,
     encode,
 )
+from tilt_shared.telemetry import inject_trace_context
+from token_service.adapters.outbound.msgspec_provisioning_wire import (
+    directory_of,
+    provisioned_user,
+    wire_request,
+)
+from token_service.adapters.outbound.opentelemetry_observed_ports import observed_call
+from token_service.application.metrics import LaunchMetrics, NoMetrics
 from token_service.application.ports import DependencyUnavailable
 from token_service.domain.provisioning import (
     ProvisionedUser,
@@ -52,6 +64,7 @@ RABBITMQ: Final = "rabbitmq"
 # While the broker is down at start-up: retry after 0.2 s, doubling up to 5 s.
 FIRST_RETRY_S: Final = 0.2
 MAX_RETRY_S: Final = 5.0
+NO_ANSWER: Final = "no answer within"
 
 log = structlog.get_logger(__name__)
 
@@ -59,9 +72,17 @@ log = structlog.get_logger(__name__)
 class AioPikaProvisioningClient:
     """Asks provisioning to provision a launch, or for the directory snapshot."""
 
-    def __init__(self, amqp_url: str, names: BusNames) -> None:
+    def __init__(
+        self,
+        amqp_url: str,
+        names: BusNames,
+        metrics: LaunchMetrics | None = None,
+        tracer: Tracer | None = None,
+    ) -> None:
         self._amqp_url = amqp_url
         self._names = names
+        self._metrics = metrics or NoMetrics()
+        self._tracer = tracer
         self._connection: AbstractRobustConnection | None = None
         self._channel: AbstractChannel | None = None
         self._exchange: AbstractExchange | None = None
@@ -133,36 +154,22 @@ class AioPikaProvisioningClient:
     async def provision(
         self, launch: RedeemedLaunch, timeout_s: float
     ) -> ProvisionedUser | ProvisioningRejection:
-        request = LaunchRedeemed(
-            jti=launch.jti,
-            partner_id=launch.partner_id,
-            external_user_id=launch.external_user_id,
-            display_name=launch.display_name,
-            location_id=launch.location_id,
-            role_slug=launch.role_slug,
-            redeemed_at=launch.redeemed_at,
-        )
-        body = await self._call(
-            encode(request), LAUNCH_REDEEMED_KEY, launch.jti, timeout_s
-        )
-
         try:
+            body = await self._call(
+                encode(wire_request(launch)), LAUNCH_REDEEMED_KEY, launch.jti, timeout_s
+            )
             reply = decode_reply(body)
+        except DependencyUnavailable as exc:
+            self._metrics.provisioning_answered(_failure(exc))
+            raise
         except MessageDecodeError as exc:
+            self._metrics.provisioning_answered("unavailable")
             raise DependencyUnavailable(PROVISIONING, "undecodable reply") from exc
         if isinstance(reply, ProvisioningRejected):
+            self._metrics.provisioning_answered("rejected")
             return ProvisioningRejection(code=reply.code, message=reply.message)
-        return ProvisionedUser(
-            pos_user_id=reply.pos_user_id,
-            partner_id=launch.partner_id,
-            external_user_id=launch.external_user_id,
-            display_name=reply.display_name,
-            location_id=reply.location_id,
-            role_slug=reply.role_slug,
-            permissions=tuple(reply.permissions),
-            user_created=reply.user_created,
-            membership_created=reply.membership_created,
-        )
+        self._metrics.provisioning_answered("provisioned")
+        return provisioned_user(launch, reply)
 
     async def snapshot(self, timeout_s: float) -> dict[str, tuple[str, frozenset[str]]]:
         body = await self._call(
@@ -176,16 +183,29 @@ class AioPikaProvisioningClient:
             snapshot = decode_snapshot(body)
         except MessageDecodeError as exc:
             raise DependencyUnavailable(PROVISIONING, "undecodable snapshot") from exc
-        return {
-            entry.partner_id: (entry.status, frozenset(entry.location_ids))
-            for entry in snapshot.partners
-        }
+        return directory_of(snapshot)
 
     async def _call(
         self, body: bytes, routing_key: str, correlation_id: str, timeout_s: float
     ) -> bytes:
+        with observed_call(
+            self._metrics,
+            self._tracer,
+            PROVISIONING,
+            routing_key,
+            kind=SpanKind.PRODUCER,
+            span_name=f"{routing_key} publish",
+            outcome_of=_failure,
+        ):
+            return await self._round_trip(body, routing_key, correlation_id, timeout_s)
+
+    async def _round_trip(
+        self, body: bytes, routing_key: str, correlation_id: str, timeout_s: float
+    ) -> bytes:
         if self._exchange is None:
             raise DependencyUnavailable(RABBITMQ, "not connected yet")
+        headers: dict[str, str] = {}
+        inject_trace_context(headers)
         reply: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
         self._waiting.setdefault(correlation_id, set()).add(reply)
         message = aio_pika.Message(
@@ -195,6 +215,7 @@ class AioPikaProvisioningClient:
             message_id=uuid.uuid4().hex,
             correlation_id=correlation_id,
             reply_to=DIRECT_REPLY_TO,
+            headers=dict(headers) or None,
         )
         published = False
         try:
@@ -209,7 +230,7 @@ class AioPikaProvisioningClient:
         except TimeoutError as exc:
             waited_for = PROVISIONING if published else RABBITMQ
             raise DependencyUnavailable(
-                waited_for, f"no answer within {timeout_s}s"
+                waited_for, f"{NO_ANSWER} {timeout_s}s"
             ) from exc
         except aio_pika.exceptions.CONNECTION_EXCEPTIONS as exc:
             raise DependencyUnavailable(RABBITMQ, type(exc).__name__) from exc
@@ -232,3 +253,9 @@ class AioPikaProvisioningClient:
         for reply in waiting:
             if not reply.done():
                 reply.set_result(message.body)
+
+
+def _failure(error: Exception) -> str:
+    """The metric outcome of a failed call: `timeout` or `unavailable`."""
+    detail = getattr(error, "detail", "")
+    return "timeout" if detail.startswith(NO_ANSWER) else "unavailable"

@@ -6,7 +6,7 @@ import hashlib
 import hmac
 import os
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
@@ -122,7 +122,13 @@ class CognitoSessionIssuer:
     `DependencyUnavailable("cognito", <error code>)`.
     """
 
-    def __init__(self, config: CognitoConfig) -> None:
+    def __init__(
+        self,
+        config: CognitoConfig,
+        on_call: Callable[[str, str, float], None] | None = None,
+    ) -> None:
+        # on_call(operation, outcome, seconds) after each call: metrics, spans.
+        self._on_call = on_call
         self._config = config
         self._client = _boto_client(config)
         self._executor = ThreadPoolExecutor(
@@ -255,12 +261,15 @@ class CognitoSessionIssuer:
             outcome = type(error).__name__
             raise DependencyUnavailable(DEPENDENCY, outcome) from error
         finally:
+            elapsed = time.perf_counter() - started
             log.debug(
                 "cognito_call_completed",
                 operation=operation,
                 outcome=outcome,
-                elapsed_ms=round((time.perf_counter() - started) * 1000, 1),
+                elapsed_ms=round(elapsed * 1000, 1),
             )
+            if self._on_call is not None:
+                self._on_call(operation, outcome, elapsed)
 
 
 def _tokens(

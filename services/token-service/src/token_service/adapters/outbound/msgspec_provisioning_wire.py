@@ -1,0 +1,44 @@
+"""Translation between the token service's domain and the shared wire messages."""
+
+from tilt_shared.messages import DirectorySnapshot, LaunchRedeemed, ProvisioningResult
+from token_service.domain.provisioning import ProvisionedUser, RedeemedLaunch
+
+
+def wire_request(launch: RedeemedLaunch) -> LaunchRedeemed:
+    """The `launch.redeemed` message provisioning consumes for this launch."""
+    return LaunchRedeemed(
+        jti=launch.jti,
+        partner_id=launch.partner_id,
+        external_user_id=launch.external_user_id,
+        display_name=launch.display_name,
+        location_id=launch.location_id,
+        role_slug=launch.role_slug,
+        redeemed_at=launch.redeemed_at,
+    )
+
+
+def provisioned_user(
+    launch: RedeemedLaunch, reply: ProvisioningResult
+) -> ProvisionedUser:
+    """The POS user provisioning answered with; ids of the partner come from us."""
+    return ProvisionedUser(
+        pos_user_id=reply.pos_user_id,
+        partner_id=launch.partner_id,
+        external_user_id=launch.external_user_id,
+        display_name=reply.display_name,
+        location_id=reply.location_id,
+        role_slug=reply.role_slug,
+        permissions=tuple(reply.permissions),
+        user_created=reply.user_created,
+        membership_created=reply.membership_created,
+    )
+
+
+def directory_of(
+    snapshot: DirectorySnapshot,
+) -> dict[str, tuple[str, frozenset[str]]]:
+    """`{partner_id: (status, granted location ids)}` from provisioning's snapshot."""
+    return {
+        entry.partner_id: (entry.status, frozenset(entry.location_ids))
+        for entry in snapshot.partners
+    }
