@@ -12,7 +12,6 @@ from typing import Final
 
 import msgspec
 from redis.asyncio import Redis
-from redis.typing import EncodableT
 
 from token_service.adapters.outbound.redis_errors import redis_failures, text
 from token_service.application.launch_ports import ClaimRefused
@@ -22,6 +21,12 @@ LEASE_MS: Final = 30_000
 # DESIGN §5: the record outlives the token by 60 s so late opens still say "used".
 PURGE_AFTER_EXPIRY: Final = timedelta(seconds=60)
 
+_STORE: Final = """
+redis.call('HSET', KEYS[1], 'details', ARGV[1], 'state', 'minted',
+           'purge_at', ARGV[2])
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+return 1
+"""
 _CLAIM: Final = """
 local state = redis.call('HGET', KEYS[1], 'state')
 if not state then return {'unknown'} end
@@ -63,6 +68,7 @@ class RedisLaunchLedger:
     def __init__(self, redis: Redis, prefix: str = "") -> None:
         self._redis = redis
         self._prefix = prefix
+        self._store = redis.register_script(_STORE)
         self._claim = redis.register_script(_CLAIM)
         self._release = redis.register_script(_RELEASE)
         self._complete = redis.register_script(_COMPLETE)
@@ -77,16 +83,13 @@ class RedisLaunchLedger:
     ) -> None:
         purge_at = expires_at + PURGE_AFTER_EXPIRY
         ttl_ms = max(1, _epoch_ms(purge_at) - _epoch_ms(now))
-        record: dict[EncodableT, EncodableT] = {
-            "details": self._encoder.encode(details),
-            "state": "minted",
-            "purge_at": _epoch_ms(purge_at),
-        }
+        # One script, not MULTI/HSET/PEXPIRE/EXEC: one command for the client
+        # to encode and one reply to parse, the same atomicity.
         with redis_failures():
-            async with self._redis.pipeline(transaction=True) as pipe:
-                pipe.hset(self._key(jti), mapping=record)
-                pipe.pexpire(self._key(jti), ttl_ms)
-                await pipe.execute()
+            await self._store(
+                keys=[self._key(jti)],
+                args=[self._encoder.encode(details), _epoch_ms(purge_at), ttl_ms],
+            )
 
     async def claim(
         self, jti: str, owner: str, now: datetime
