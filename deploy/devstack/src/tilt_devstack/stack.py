@@ -40,6 +40,8 @@ class StackConfig:
     host: str = "127.0.0.1"
     token_port: int = 8000
     emulator_port: int = 9229
+    # Provisioning's /healthz, /readyz, /metrics; 0: a free port, in its log.
+    provisioning_http_port: int = 0
     redis_prefix: str = ""
     bus_prefix: str = ""
     signing_keys: str = field(default_factory=lambda: f"dev-1:{new_key()}")
@@ -144,7 +146,11 @@ def provisioning_env(config: StackConfig) -> dict[str, str]:
 
 def provisioning_service_env(config: StackConfig) -> dict[str, str]:
     """The service process's settings: the CLI's, plus the config's extras."""
-    return {**provisioning_env(config), **config.provisioning_env}
+    http = {
+        "PROVISIONING_HTTP_HOST": config.host,
+        "PROVISIONING_HTTP_PORT": str(config.provisioning_http_port),
+    }
+    return {**provisioning_env(config), **http, **config.provisioning_env}
 
 
 def token_env(config: StackConfig, pool: bootstrap.PoolInfo) -> dict[str, str]:

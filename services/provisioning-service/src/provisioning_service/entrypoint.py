@@ -2,7 +2,8 @@
 
 `build` is what tests call with fakes; `main` is the `provisioning-service`
 console script: it runs until SIGTERM or SIGINT, then stops consuming, lets
-in-flight messages finish and closes its connections.
+in-flight messages finish and closes its connections. Its HTTP side serves
+/healthz, /readyz and /metrics; tracing is on only with PROVISIONING_OTEL_ENABLED.
 """
 
 import asyncio
@@ -13,6 +14,7 @@ import aio_pika
 import asyncpg
 import structlog
 from aio_pika.abc import AbstractRobustConnection
+from opentelemetry.sdk.trace import TracerProvider
 
 from provisioning_service.adapters.inbound.aio_pika_directory_responder import (
     AioPikaDirectoryResponder,
@@ -21,11 +23,18 @@ from provisioning_service.adapters.inbound.aio_pika_launch_consumer import (
     AioPikaLaunchConsumer,
 )
 from provisioning_service.adapters.inbound.aio_pika_shutdown import bounded
+from provisioning_service.adapters.inbound.aiohttp_health import (
+    HealthServer,
+    health_app,
+)
 from provisioning_service.adapters.outbound.asyncpg_directory import (
     AsyncpgDirectoryReader,
 )
 from provisioning_service.adapters.outbound.asyncpg_provisioning_store import (
     AsyncpgProvisioningStore,
+)
+from provisioning_service.adapters.outbound.prometheus_metrics import (
+    PrometheusMetrics,
 )
 from provisioning_service.application.ports import DirectoryReader, ProvisioningStore
 from provisioning_service.application.provision_launch import ProvisionLaunch
@@ -34,6 +43,7 @@ from provisioning_service.settings import Settings, read_settings
 from tilt_shared.bus import BusNames
 from tilt_shared.logging import configure_logging
 from tilt_shared.settings import SettingsError
+from tilt_shared.telemetry import tracer_of, tracer_provider
 
 log = structlog.get_logger(__name__)
 
@@ -48,13 +58,18 @@ class Service:
         consumer: AioPikaLaunchConsumer,
         responder: AioPikaDirectoryResponder,
         pool: asyncpg.Pool | None,
+        metrics: PrometheusMetrics | None = None,
     ) -> None:
         self.names = names
+        self.metrics = metrics or PrometheusMetrics()
         self._settings = settings
         self._consumer = consumer
         self._responder = responder
         self._pool = pool
         self._connection: AbstractRobustConnection | None = None
+        self._http: HealthServer | None = None
+        # Built by `build` from the settings; shut down last so spans are sent.
+        self.tracing: TracerProvider | None = None
 
     async def start(self) -> None:
         self._connection = await aio_pika.connect_robust(
@@ -68,13 +83,42 @@ class Service:
             queue=self.names.provisioning_queue,
         )
 
+    async def start_http(self, host: str, port: int) -> None:
+        """Serve /healthz, /readyz and /metrics; raises OSError if `port` is taken."""
+        probes = {"postgresql": self._postgresql_ready, "rabbitmq": self._amqp_ready}
+        app = health_app(probes, self.metrics.exposition)
+        self._http = HealthServer(app, host, port)
+        await self._http.start()
+
+    @property
+    def http_port(self) -> int | None:
+        """The HTTP side's bound port, once started."""
+        return self._http.port if self._http is not None else None
+
+    async def _postgresql_ready(self) -> bool:
+        if self._pool is None:
+            return True  # built with in-memory stores: nothing to reach
+        return bool(await self._pool.fetchval("SELECT 1") == 1)
+
+    async def _amqp_ready(self) -> bool:
+        connection = self._connection
+        return (
+            connection is not None
+            and not connection.is_closed
+            and connection.connected.is_set()
+        )
+
     async def stop(self) -> None:
+        if self._http is not None:
+            await self._http.stop()
         await self._responder.stop()
         await self._consumer.stop()
         if self._connection is not None:
             await bounded("close_connection", self._connection.close())
         if self._pool is not None:
             await self._pool.close()
+        if self.tracing is not None:
+            self.tracing.shutdown()
         log.info("service_stopped")
 
 
@@ -83,8 +127,12 @@ async def build(
     *,
     store: ProvisioningStore | None = None,
     directory: DirectoryReader | None = None,
+    tracing: TracerProvider | None = None,
 ) -> Service:
-    """Wire the service; a missing `store` or `directory` uses PostgreSQL."""
+    """Wire the service; a missing `store` or `directory` uses PostgreSQL.
+
+    `tracing` overrides the provider the settings would build (tests).
+    """
     pool: asyncpg.Pool | None = None
     if store is None or directory is None:
         pool = await asyncpg.create_pool(
@@ -97,14 +145,28 @@ async def build(
         directory = directory or AsyncpgDirectoryReader(pool)
 
     names = BusNames.with_prefix(settings.bus_prefix)
+    metrics = PrometheusMetrics()
+    provider = tracing or _tracer_provider(settings)
     consumer = AioPikaLaunchConsumer(
         ProvisionLaunch(store),
         names,
         prefetch=settings.prefetch,
         max_retries=settings.max_retries,
+        metrics=metrics,
+        tracer=tracer_of(provider, "provisioning_service"),
     )
     responder = AioPikaDirectoryResponder(ReadDirectory(directory), names)
-    return Service(settings, names, consumer, responder, pool)
+    service = Service(settings, names, consumer, responder, pool, metrics)
+    service.tracing = None if tracing else provider
+    return service
+
+
+def _tracer_provider(settings: Settings) -> TracerProvider | None:
+    if not settings.otel_enabled:
+        return None
+    return tracer_provider(
+        "provisioning-service", settings.otel_exporter, settings.otel_endpoint
+    )
 
 
 async def serve(settings: Settings) -> int:
@@ -116,6 +178,7 @@ async def serve(settings: Settings) -> int:
     try:
         service = await build(settings)
         await service.start()
+        await service.start_http(settings.http_host, settings.http_port)
     except (OSError, asyncpg.PostgresError, aio_pika.exceptions.AMQPError) as exc:
         log.error("service_start_failed", error_type=type(exc).__name__, error=str(exc))
         return 1

@@ -23,6 +23,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     pool_min: Annotated[int, msgspec.Meta(ge=0, le=100)] = 1
     pool_max: Annotated[int, msgspec.Meta(ge=1, le=100)] = 10
     db_timeout_s: Annotated[float, msgspec.Meta(gt=0, le=60)] = 5.0
+    # The HTTP side (/healthz, /readyz, /metrics); port 0 takes any free one.
+    http_host: str = "127.0.0.1"
+    http_port: Annotated[int, msgspec.Meta(ge=0, le=65535)] = 8081
+    otel_enabled: bool = False
+    otel_exporter: Literal["otlp", "console"] = "otlp"
+    otel_endpoint: str = ""
 
     def __post_init__(self) -> None:
         if self.pool_min > self.pool_max:

@@ -240,6 +240,7 @@ async def test_sigterm_finishes_the_message_in_hand(
         "PROVISIONING_DATABASE_URL": database_url,
         "PROVISIONING_AMQP_URL": amqp_url,
         "PROVISIONING_BUS_PREFIX": unique_prefix,
+        "PROVISIONING_HTTP_PORT": "0",
     }
     script = str(Path(sys.executable).parent / "provisioning-service")
     process = await asyncio.create_subprocess_exec(

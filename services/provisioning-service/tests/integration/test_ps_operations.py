@@ -253,6 +253,7 @@ def test_the_service_starts_and_stops_cleanly_on_sigterm(
         "PROVISIONING_DATABASE_URL": database_url,
         "PROVISIONING_AMQP_URL": amqp_url,
         "PROVISIONING_BUS_PREFIX": unique_prefix,
+        "PROVISIONING_HTTP_PORT": "0",
     }
     with subprocess.Popen(
         [

@@ -14,9 +14,13 @@ Policy, per message (DESIGN §7.1):
   `correlation_id`), then ack. The store is idempotent by `jti`, so a
   redelivery after a crash between commit and ack replies again and writes
   nothing.
+
+Each message is timed and counted by outcome; with a tracer it is a CONSUMER
+span continuing the trace its W3C headers carry (the token service's request).
 """
 
 import asyncio
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any, Final
@@ -29,11 +33,13 @@ from aio_pika.abc import (
     AbstractIncomingMessage,
     AbstractQueue,
 )
+from opentelemetry.trace import Tracer
 
 from provisioning_service.adapters.inbound.aio_pika_shutdown import bounded
 from provisioning_service.adapters.inbound.aio_pika_topology import (
     declare_launch_queue,
 )
+from provisioning_service.application.metrics import ConsumerMetrics, NoMetrics
 from provisioning_service.domain.errors import InvalidLaunch, ProvisioningError
 from provisioning_service.domain.launch import (
     Launch,
@@ -50,10 +56,12 @@ from tilt_shared.messages import (
     decode_launch_redeemed,
     encode,
 )
+from tilt_shared.telemetry import consumer_span
 
 RETRY_HEADER: Final = "x-retry-count"
 BACKOFF_BASE_S: Final = 0.1
 BACKOFF_MAX_S: Final = 2.0
+DEAD_LETTERED: Final = "dead_lettered"
 
 log = structlog.get_logger(__name__)
 
@@ -70,7 +78,11 @@ class AioPikaLaunchConsumer:
         *,
         prefetch: int = 32,
         max_retries: int = 5,
+        metrics: ConsumerMetrics | None = None,
+        tracer: Tracer | None = None,
     ) -> None:
+        self._metrics = metrics or NoMetrics()
+        self._tracer = tracer
         self._provision = provision
         self._names = names
         self._prefetch = prefetch
@@ -103,22 +115,34 @@ class AioPikaLaunchConsumer:
     async def _on_message(self, message: AbstractIncomingMessage) -> None:
         self._in_flight += 1
         self._idle.clear()
+        started = time.perf_counter()
         try:
             with structlog.contextvars.bound_contextvars(
                 message_id=message.message_id, correlation_id=message.correlation_id
             ):
-                await self._handle(message)
+                outcome = await self._traced(message)
+            self._metrics.message_processed(outcome, time.perf_counter() - started)
         finally:
             self._in_flight -= 1
             if self._in_flight == 0:
                 self._idle.set()
 
-    async def _handle(self, message: AbstractIncomingMessage) -> None:
+    async def _traced(self, message: AbstractIncomingMessage) -> str:
+        if self._tracer is None:
+            return await self._handle(message)
+        name = "launch.redeemed process"
+        with consumer_span(self._tracer, name, message.headers) as span:
+            outcome = await self._handle(message)
+            span.set_attribute("provisioning.outcome", outcome)
+            return outcome
+
+    async def _handle(self, message: AbstractIncomingMessage) -> str:
+        """Settles the message by the policy above; returns the outcome's name."""
         try:
             wire = decode_launch_redeemed(message.body)
         except MessageDecodeError as exc:
             await self._dead_letter(message, reason="undecodable", error=str(exc)[:200])
-            return
+            return DEAD_LETTERED
         structlog.contextvars.bind_contextvars(correlation_id=wire.jti)
 
         try:
@@ -128,13 +152,13 @@ class AioPikaLaunchConsumer:
                 message, ProvisioningRejected(jti=wire.jti, code=exc.code)
             )
             await self._dead_letter(message, reason=exc.code, error=str(exc))
-            return
+            return DEAD_LETTERED
         except Exception as exc:  # transient or unknown: bounded retries decide
-            await self._retry_or_dead_letter(message, exc)
-            return
+            return await self._retry_or_dead_letter(message, exc)
 
         await self._reply(message, _reply(outcome))
         await message.ack()
+        return "rejected" if isinstance(outcome, Rejection) else "provisioned"
 
     async def _reply(
         self,
@@ -157,7 +181,7 @@ class AioPikaLaunchConsumer:
 
     async def _retry_or_dead_letter(
         self, message: AbstractIncomingMessage, exc: Exception
-    ) -> None:
+    ) -> str:
         retries = _retry_count(message.headers)
         error_type = type(exc).__name__
         code = exc.code if isinstance(exc, ProvisioningError) else "unexpected"
@@ -165,7 +189,7 @@ class AioPikaLaunchConsumer:
             await self._dead_letter(
                 message, reason="retries_exhausted", error_type=error_type, code=code
             )
-            return
+            return DEAD_LETTERED
 
         await asyncio.sleep(min(BACKOFF_BASE_S * 2**retries, BACKOFF_MAX_S))
         assert self._channel is not None
@@ -189,11 +213,13 @@ class AioPikaLaunchConsumer:
             code=code,
             exc_info=not isinstance(exc, ProvisioningError),
         )
+        return "requeued"
 
     async def _dead_letter(
         self, message: AbstractIncomingMessage, *, reason: str, **details: Any
     ) -> None:
         await message.reject(requeue=False)
+        self._metrics.message_dead_lettered(reason)
         log.warning(
             "message_dead_lettered",
             reason=reason,
