@@ -102,3 +102,30 @@ async def test_the_service_starts_not_ready_while_the_broker_is_down(
 
     assert down.status_code == 503
     assert down.json()["checks"] == {"redis": True, "amqp": False}
+
+
+async def test_the_client_serves_again_after_the_broker_connection_is_cut(
+    amqp_url: str, unique_prefix: str
+) -> None:
+    """After a reconnect the reply consumer is back: a publish reaches the broker
+    (which returns it, no queue being bound) instead of failing on the channel."""
+    with tcp_proxy(amqp_url) as proxy:
+        client = AioPikaProvisioningClient(
+            proxy.url(amqp_url), BusNames.with_prefix(unique_prefix)
+        )
+        await client.start()
+        try:
+            proxy.cut()
+            await asyncio.sleep(0.5)
+            proxy.restore()
+            await asyncio.sleep(0.5)
+            assert await eventually_connected(client)
+            await asyncio.sleep(0.5)  # the reconnect callbacks run after `connected`
+
+            with pytest.raises(DependencyUnavailable) as after_cut:
+                await client.provision(launch(), timeout_s=5)
+        finally:
+            await client.close()
+
+    assert after_cut.value.dependency == "provisioning"
+    assert after_cut.value.detail == "no queue bound"

@@ -124,12 +124,29 @@ class AioPikaProvisioningClient:
             exchange = await channel.declare_exchange(
                 self._names.exchange, aio_pika.ExchangeType.TOPIC, durable=True
             )
-            replies = await channel.get_queue(DIRECT_REPLY_TO, ensure=False)
-            await replies.consume(self._on_reply, no_ack=True)
+            await self._consume_replies(channel)
         except BaseException:
             await connection.close()
             raise
         self._connection, self._channel, self._exchange = connection, channel, exchange
+        connection.reconnect_callbacks.add(self._on_reconnect)
+
+    async def _consume_replies(self, channel: AbstractChannel) -> None:
+        replies = await channel.get_queue(DIRECT_REPLY_TO, ensure=False)
+        await replies.consume(self._on_reply, no_ack=True)
+
+    async def _on_reconnect(self, _connection: object) -> None:
+        """Consume direct reply-to again once the robust connection is back.
+
+        The robust channel restores only the queues it declared, and direct
+        reply-to is a pseudo-queue it never declares: without this every
+        publish after a reconnect fails with "fast reply consumer does not
+        exist", and no link opens until the process restarts.
+        """
+        if self._channel is None:
+            return
+        await self._consume_replies(self._channel)
+        log.info("broker_reconnected", action="reply_consumer_restored")
 
     @property
     def is_connected(self) -> bool:
