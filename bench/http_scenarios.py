@@ -161,15 +161,20 @@ def launch(bench: HttpBench, users: list[str]) -> list[int]:
 
 
 def soak(bench: HttpBench, launches: int, batch: int = 1000) -> int:
-    """`launches` repeat launches of 100 users, in batches; how many answered 303."""
+    """`launches` repeat launches of 100 users, in batches; how many answered 303.
+
+    Prints the token service's VmRSS after each batch: the memory trend.
+    """
     users = new_users(100, "soak")
     launch(bench, users)
     answered = 0
+    pid = bench.stack.pid("token-service")
     for start in range(0, launches, batch):
         chunk = [
             users[i % len(users)] for i in range(start, min(launches, start + batch))
         ]
         answered += launch(bench, chunk).count(303)
+        print(f"soak: {start + len(chunk)} launches, VmRSS {memory_mb(pid)[1]:.1f} MB")
     return answered
 
 
