@@ -17,13 +17,18 @@ RESULTS: Final = Path(__file__).parent / "results"
 
 
 @click.command()
-@click.option("--profile", "with_profile", is_flag=True, help="py-spy mint and redeem")
+@click.option(
+    "--profile",
+    "with_profile",
+    is_flag=True,
+    help="py-spy mint and redeem (with --only provision: the consumer)",
+)
 @click.option("--profile-only", is_flag=True, help="only the py-spy profiles")
 @click.option("--results", type=click.Path(path_type=Path), default=RESULTS)
 @click.option(
     "--only",
-    type=click.Choice(["mint", "redeem"]),
-    help="the ceilings and this scenario only (quicker before/after runs)",
+    type=click.Choice(["mint", "redeem", "provision"]),
+    help="this scenario only, with the ceilings for mint and redeem",
 )
 def main(
     with_profile: bool, profile_only: bool, results: Path, only: str | None
@@ -40,6 +45,15 @@ def main(
             http_scenarios.launch(bench, users)
             profile.profile_all(bench, users, results)
             click.echo(f"profiles written to {results}/profile-*.txt")
+            return
+
+        if only == "provision":
+            click.echo("provision …")
+            provisioned = bus_scenarios.provision(bench)
+            if with_profile:
+                click.echo("profiling the provisioning consumer with py-spy …")
+                bus_scenarios.profile_provision(bench, results)
+            _write(results, provisioned, {}, {"scale": str(scale)})
             return
 
         click.echo("ceiling …")
@@ -76,6 +90,15 @@ def main(
             "wall time": f"{time.monotonic() - started:.0f} s",
             "logs": str(stack.log_dir),
         }
+    _write(results, rows, cognito, context)
+
+
+def _write(
+    results: Path,
+    rows: list[Row],
+    cognito: dict[str, dict[str, float]],
+    context: dict[str, str],
+) -> None:
     page = markdown(rows, cognito, context)
     (results / "latest.md").write_text(page)
     plot(rows, results / "latency.png")
