@@ -30,6 +30,7 @@ from provisioning_service.adapters.inbound.aiohttp_health import (
 from provisioning_service.adapters.outbound.asyncpg_directory import (
     AsyncpgDirectoryReader,
 )
+from provisioning_service.adapters.outbound.asyncpg_pool import create_pool
 from provisioning_service.adapters.outbound.asyncpg_provisioning_store import (
     AsyncpgProvisioningStore,
 )
@@ -135,12 +136,7 @@ async def build(
     """
     pool: asyncpg.Pool | None = None
     if store is None or directory is None:
-        pool = await asyncpg.create_pool(
-            settings.database_url.reveal(),
-            min_size=settings.pool_min,
-            max_size=settings.pool_max,
-            command_timeout=settings.db_timeout_s,
-        )
+        pool = await create_pool(settings)
         store = store or AsyncpgProvisioningStore(pool)
         directory = directory or AsyncpgDirectoryReader(pool)
 
