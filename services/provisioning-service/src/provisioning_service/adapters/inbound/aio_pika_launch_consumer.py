@@ -15,6 +15,12 @@ Policy, per message (DESIGN §7.1):
   redelivery after a crash between commit and ack replies again and writes
   nothing.
 
+Replies go out on a channel of their own without publisher confirms and
+without `mandatory`: a reply is transient and addressed to the asker's
+direct reply-to, which no confirm makes safer; a lost one costs the asker
+its timeout and retry, which the `jti` makes harmless. Retries keep the
+confirmed channel, since the original is acked only once its copy is safe.
+
 Each message is timed and counted by outcome; with a tracer it is a CONSUMER
 span continuing the trace its W3C headers carry (the token service's request).
 """
@@ -39,17 +45,15 @@ from provisioning_service.adapters.inbound.aio_pika_shutdown import bounded
 from provisioning_service.adapters.inbound.aio_pika_topology import (
     declare_launch_queue,
 )
+from provisioning_service.adapters.inbound.msgspec_launch_wire import (
+    launch_of,
+    reply_of,
+)
 from provisioning_service.application.metrics import ConsumerMetrics, NoMetrics
 from provisioning_service.domain.errors import InvalidLaunch, ProvisioningError
-from provisioning_service.domain.launch import (
-    Launch,
-    PartnerId,
-    Provisioned,
-    Rejection,
-)
+from provisioning_service.domain.launch import Launch, Provisioned, Rejection
 from tilt_shared.bus import BusNames
 from tilt_shared.messages import (
-    LaunchRedeemed,
     MessageDecodeError,
     ProvisioningRejected,
     ProvisioningResult,
@@ -88,6 +92,7 @@ class AioPikaLaunchConsumer:
         self._prefetch = prefetch
         self._max_retries = max_retries
         self._channel: AbstractChannel | None = None
+        self._replies: AbstractChannel | None = None
         self._queue: AbstractQueue | None = None
         self._consumer_tag: str | None = None
         self._in_flight = 0
@@ -96,6 +101,7 @@ class AioPikaLaunchConsumer:
 
     async def start(self, connection: AbstractConnection) -> None:
         self._channel = await connection.channel(publisher_confirms=True)
+        self._replies = await connection.channel(publisher_confirms=False)
         await self._channel.set_qos(prefetch_count=self._prefetch)
         self._queue = await declare_launch_queue(self._channel, self._names)
         self._consumer_tag = await self._queue.consume(self._on_message)
@@ -109,8 +115,9 @@ class AioPikaLaunchConsumer:
             await asyncio.wait_for(self._idle.wait(), timeout=grace_s)
         except TimeoutError:
             log.warning("consumer_stop_timed_out", count=self._in_flight)
-        if self._channel is not None and not self._channel.is_closed:
-            await bounded("close_channel", self._channel.close())
+        for channel in (self._replies, self._channel):
+            if channel is not None and not channel.is_closed:
+                await bounded("close_channel", channel.close())
 
     async def _on_message(self, message: AbstractIncomingMessage) -> None:
         self._in_flight += 1
@@ -146,7 +153,7 @@ class AioPikaLaunchConsumer:
         structlog.contextvars.bind_contextvars(correlation_id=wire.jti)
 
         try:
-            outcome = await self._provision(_launch(wire))
+            outcome = await self._provision(launch_of(wire))
         except InvalidLaunch as exc:
             await self._reply(
                 message, ProvisioningRejected(jti=wire.jti, code=exc.code)
@@ -156,7 +163,7 @@ class AioPikaLaunchConsumer:
         except Exception as exc:  # transient or unknown: bounded retries decide
             return await self._retry_or_dead_letter(message, exc)
 
-        await self._reply(message, _reply(outcome))
+        await self._reply(message, reply_of(outcome))
         await message.ack()
         return "rejected" if isinstance(outcome, Rejection) else "provisioned"
 
@@ -168,8 +175,8 @@ class AioPikaLaunchConsumer:
         if not message.reply_to:
             log.info("reply_skipped", reason="no_reply_to")
             return
-        assert self._channel is not None
-        await self._channel.default_exchange.publish(
+        assert self._replies is not None
+        await self._replies.default_exchange.publish(
             aio_pika.Message(
                 encode(reply),
                 content_type="application/json",
@@ -177,6 +184,7 @@ class AioPikaLaunchConsumer:
                 message_id=uuid.uuid4().hex,
             ),
             routing_key=message.reply_to,
+            mandatory=False,
         )
 
     async def _retry_or_dead_letter(
@@ -231,34 +239,3 @@ class AioPikaLaunchConsumer:
 def _retry_count(headers: dict[str, Any]) -> int:
     value = headers.get(RETRY_HEADER, 0)
     return value if isinstance(value, int) and value >= 0 else 0
-
-
-def _launch(wire: LaunchRedeemed) -> Launch:
-    return Launch(
-        jti=wire.jti,
-        partner_id=PartnerId(wire.partner_id),
-        external_user_id=wire.external_user_id,
-        display_name=wire.display_name,
-        location_id=wire.location_id,
-        role_slug=wire.role_slug,
-        redeemed_at=wire.redeemed_at,
-    )
-
-
-def _reply(
-    outcome: Provisioned | Rejection,
-) -> ProvisioningResult | ProvisioningRejected:
-    if isinstance(outcome, Rejection):
-        return ProvisioningRejected(
-            jti=outcome.jti, code=str(outcome.code), message=outcome.message
-        )
-    return ProvisioningResult(
-        jti=outcome.jti,
-        pos_user_id=outcome.pos_user_id,
-        display_name=outcome.display_name,
-        location_id=outcome.location_id,
-        role_slug=outcome.role_slug,
-        permissions=list(outcome.permissions),
-        user_created=outcome.user_created,
-        membership_created=outcome.membership_created,
-    )
