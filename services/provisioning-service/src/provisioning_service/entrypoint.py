@@ -13,6 +13,7 @@ import sys
 import aio_pika
 import asyncpg
 import structlog
+import uvloop
 from aio_pika.abc import AbstractRobustConnection
 from opentelemetry.sdk.trace import TracerProvider
 
@@ -191,7 +192,7 @@ def main() -> None:
         print(f"provisioning-service: {exc}", file=sys.stderr)
         sys.exit(2)
     configure_logging("provisioning-service", settings.log_level)
-    sys.exit(asyncio.run(serve(settings)))
+    sys.exit(uvloop.run(serve(settings)))
 
 
 if __name__ == "__main__":
