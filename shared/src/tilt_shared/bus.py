@@ -10,6 +10,8 @@ import msgspec
 
 LAUNCH_REDEEMED_KEY: Final = "launch.redeemed"
 DIRECTORY_SNAPSHOT_KEY: Final = "directory.snapshot"
+# Not "directory.*": that would also match the snapshot requests above.
+DIRECTORY_PARTNER_CHANGED_KEY: Final = "directory.partner_changed"
 DIRECT_REPLY_TO: Final = "amq.rabbitmq.reply-to"
 
 

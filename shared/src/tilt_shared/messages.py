@@ -66,9 +66,13 @@ class DirectorySnapshotRequest(
 
 
 class PartnerEntry(msgspec.Struct, frozen=True, kw_only=True):
+    """One partner's full directory state, the same in snapshots and events."""
+
     partner_id: str
     status: str
     location_ids: list[str]
+    # Opt-in of DESIGN §8: a launch's display_name replaces the stored one.
+    replace_display_name: bool = False
 
 
 class DirectorySnapshot(_Message, frozen=True, kw_only=True, tag="directory.snapshot"):
@@ -76,6 +80,22 @@ class DirectorySnapshot(_Message, frozen=True, kw_only=True, tag="directory.snap
 
     version: int
     partners: list[PartnerEntry]
+
+
+class DirectoryPartnerChanged(
+    _Message, frozen=True, kw_only=True, tag="directory.partner_changed"
+):
+    """A committed change to one partner or its grants, at directory `version`.
+
+    Versions are the directory's (one counter for every change), so a copy at
+    version N applies N+1, ignores N and below, and reloads a snapshot on a gap.
+    """
+
+    version: int
+    partner: PartnerEntry
+
+
+DirectoryUpdate = DirectoryPartnerChanged | DirectorySnapshot
 
 
 class MessageDecodeError(ValueError):
@@ -86,6 +106,7 @@ _encoder: Final = msgspec.json.Encoder()
 _redeemed_decoder: Final = msgspec.json.Decoder(LaunchRedeemed)
 _reply_decoder: Final = msgspec.json.Decoder(ProvisioningReply)
 _snapshot_decoder: Final = msgspec.json.Decoder(DirectorySnapshot)
+_update_decoder: Final = msgspec.json.Decoder(DirectoryUpdate)
 
 
 def encode(message: _Message) -> bytes:
@@ -118,3 +139,7 @@ def decode_reply(body: bytes) -> ProvisioningReply:
 
 def decode_snapshot(body: bytes) -> DirectorySnapshot:
     return _decode(_snapshot_decoder, body)
+
+
+def decode_directory_update(body: bytes) -> DirectoryUpdate:
+    return _decode(_update_decoder, body)

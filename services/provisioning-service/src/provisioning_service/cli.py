@@ -1,8 +1,10 @@
 """Operators' CLI for partners, locations, grants: `python -m provisioning_service.cli`.
 
 Every command prints what it did, is safe to repeat, and exits non-zero with
-a one-line reason on bad input. Settings come from PROVISIONING_* variables:
-DATABASE_URL, and COGNITO_ENDPOINT_URL / COGNITO_REGION / COGNITO_USER_POOL_ID
+a one-line reason on bad input. A change to a partner or its grants is
+announced to the token services (`directory.partner_changed`) once committed.
+Settings come from PROVISIONING_* variables: DATABASE_URL, AMQP_URL and
+BUS_PREFIX, and COGNITO_ENDPOINT_URL / COGNITO_REGION / COGNITO_USER_POOL_ID
 for `partner create`, the one command that calls Cognito.
 """
 
@@ -14,6 +16,9 @@ from typing import Final, TypeVar
 import asyncpg
 import click
 
+from provisioning_service.adapters.outbound.aio_pika_directory_events import (
+    AioPikaDirectoryEvents,
+)
 from provisioning_service.adapters.outbound.asyncpg_directory import (
     AsyncpgDirectoryAdmin,
 )
@@ -21,8 +26,13 @@ from provisioning_service.adapters.outbound.boto3_partner_clients import (
     Boto3PartnerClients,
 )
 from provisioning_service.domain.directory import PartnerStatus
-from provisioning_service.domain.errors import PartnerClientFailed, ProvisioningError
+from provisioning_service.domain.errors import (
+    BusUnavailable,
+    PartnerClientFailed,
+    ProvisioningError,
+)
 from provisioning_service.settings import OperatorSettings, read_operator_settings
+from tilt_shared.bus import BusNames
 from tilt_shared.settings import SettingsError
 
 T = TypeVar("T")
@@ -38,14 +48,26 @@ def _settings() -> OperatorSettings:
 
 
 def _run(action: Callable[[AsyncpgDirectoryAdmin], Awaitable[T]]) -> T:
-    url = _settings().database_url.reveal()
+    settings = _settings()
+    events = AioPikaDirectoryEvents(
+        settings.amqp_url.reveal(), BusNames.with_prefix(settings.bus_prefix)
+    )
 
     async def go() -> T:
-        connection = await asyncpg.connect(url, timeout=10)
+        connection = await asyncpg.connect(settings.database_url.reveal(), timeout=10)
         try:
-            return await action(AsyncpgDirectoryAdmin(connection))
+            admin = AsyncpgDirectoryAdmin(connection)
+            result = await action(admin)
         finally:
             await connection.close()
+        try:
+            await events.publish(admin.committed)
+        except BusUnavailable as exc:
+            raise click.ClickException(
+                f"{exc.code}: committed, but not announced ({exc}); token services "
+                "pick it up at their next directory snapshot"
+            ) from exc
+        return result
 
     try:
         return asyncio.run(go())
@@ -157,6 +179,20 @@ def partner_reactivate(partner_id: str) -> None:
         changed,
         f"reactivated partner {partner_id}",
         f"partner {partner_id} already active",
+    )
+
+
+@partner.command("name-updates")
+@partner_option
+@click.argument("setting", type=click.Choice(["on", "off"]))
+def partner_name_updates(partner_id: str, setting: str) -> None:
+    """Whether a launch's display_name replaces the stored one (default off)."""
+    enabled = setting == "on"
+    changed = _run(lambda admin: admin.set_name_updates(partner_id, enabled))
+    _said(
+        changed,
+        f"name updates {setting} for partner {partner_id}",
+        f"name updates already {setting} for partner {partner_id}",
     )
 
 

@@ -41,6 +41,9 @@ class OperatorSettings(msgspec.Struct, frozen=True, kw_only=True):
     """What the operators' CLI needs besides the database; never the consumer."""
 
     database_url: Secret = Secret(DEFAULT_DATABASE_URL)
+    # Directory changes are announced on the bus the token services listen to.
+    amqp_url: Secret = Secret(DEFAULT_AMQP_URL)
+    bus_prefix: str = ""
     # Empty means AWS itself; a URL points at a local emulator.
     cognito_endpoint_url: str = ""
     cognito_region: str = "us-east-1"

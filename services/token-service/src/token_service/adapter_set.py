@@ -83,7 +83,9 @@ async def build_missing(
         adapters = _with_redis(settings, adapters, redis_client)
     if not (given.bus and (given.directory_source or given.directory)):
         adapters = await _with_amqp(settings, adapters, stack, probes, metrics, tracer)
-    if adapters.directory is None:
+    if adapters.directory is None and given.directory_source is None:
+        adapters = _with_directory_copy(settings, adapters, stack, redis_client)
+    elif adapters.directory is None:
         adapters = replace(
             adapters, directory=_redis_directory(settings, adapters, redis_client)
         )
@@ -168,6 +170,34 @@ def _redis_directory(
         settings.directory_max_age_s,
         settings.provisioning_timeout_s,
     )
+
+
+def _with_directory_copy(
+    settings: Settings, adapters: Adapters, stack: AsyncExitStack, client: Any
+) -> Adapters:
+    """The event-fed copy (DESIGN §7.2) and the listener that feeds it."""
+    from tilt_shared.bus import BusNames
+    from token_service.adapters.inbound.aio_pika_directory_listener import (
+        AioPikaDirectoryListener,
+    )
+    from token_service.adapters.outbound.redis_directory_copy import (
+        RedisDirectoryCopy,
+    )
+    from token_service.application.follow_directory import FollowDirectory
+
+    copy = RedisDirectoryCopy(
+        client, settings.redis_prefix, settings.provisioning_timeout_s
+    )
+    listener = AioPikaDirectoryListener(
+        settings.amqp_url,
+        BusNames.with_prefix(settings.bus_prefix),
+        FollowDirectory(copy),
+        copy.snapshot_wanted,
+        settings.directory_resync_s,
+    )
+    listener.start()
+    stack.push_async_callback(listener.close)
+    return replace(adapters, directory=copy)
 
 
 async def _with_amqp(

@@ -42,6 +42,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     cookie_secure: bool = True
     log_level: str = "INFO"
     directory_max_age_s: float = 5.0
+    # The directory copy follows provisioning's events; a snapshot this often
+    # repairs a change whose event was lost (a broker outage mid-publish).
+    directory_resync_s: float = 30.0
     # Per partner: far above one back office launching its users, low enough
     # that a runaway client cannot fill Redis; load tests raise it.
     mint_rate_per_s: float = 50.0
@@ -103,6 +106,8 @@ def check_settings(settings: Settings) -> None:
         raise SettingsError(
             f"{PREFIX}LAUNCH_TTL_S/PROVISIONING_TIMEOUT_S: expected > 0"
         )
+    if settings.directory_resync_s < 1:
+        raise SettingsError(f"{PREFIX}DIRECTORY_RESYNC_S: expected >= 1")
 
 
 def parse_key_ring(spec: str) -> dict[str, bytes]:

@@ -8,6 +8,7 @@ from typing import Protocol
 
 from provisioning_service.domain.directory import (
     Directory,
+    DirectoryChange,
     PartnerStatus,
     UserListing,
 )
@@ -45,7 +46,9 @@ class DirectoryAdmin(Protocol):
     """Operators' changes to partners, locations and grants.
 
     Every method is idempotent and returns whether it changed anything; each
-    change bumps the directory version in the same transaction. Raises
+    change to a partner or its grants bumps the directory version in the same
+    transaction and is then listed in `committed`, with the partner's full
+    state read in that transaction, for `DirectoryEvents`. Raises
     `UnknownPartner` / `UnknownLocation` for a missing reference and
     `StoreUnavailable` on a database failure.
     """
@@ -64,9 +67,28 @@ class DirectoryAdmin(Protocol):
         """Withdraw a grant; memberships stay, but no launch can use them."""
         ...
 
+    async def set_name_updates(self, partner_id: str, enabled: bool) -> bool:
+        """Whether a launch's display_name replaces the stored one (DESIGN §8)."""
+        ...
+
+    @property
+    def committed(self) -> list[DirectoryChange]: ...
+
     async def users(self, partner_id: str) -> list[UserListing]:
         """The partner's users, oldest first, each with its memberships."""
         ...
+
+
+class DirectoryEvents(Protocol):
+    """Announces committed directory changes to the token services (DESIGN §7.2).
+
+    `publish` sends each change as `directory.partner_changed`, persistent and
+    publisher-confirmed, in the order given. Raises `BusUnavailable` when the
+    broker is unreachable or does not confirm; the change stays committed and
+    the token services' periodic snapshot catches it up.
+    """
+
+    async def publish(self, changes: list[DirectoryChange]) -> None: ...
 
 
 class PartnerClients(Protocol):

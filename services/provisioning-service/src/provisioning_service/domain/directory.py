@@ -14,6 +14,15 @@ class PartnerListing:
     partner_id: str
     status: PartnerStatus
     location_ids: frozenset[str]
+    replace_display_name: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class DirectoryChange:
+    """One committed change: the partner's full new state at `version`."""
+
+    version: int
+    partner: PartnerListing
 
 
 @dataclass(frozen=True, slots=True)

@@ -38,3 +38,9 @@ class PartnerClientFailed(ProvisioningError):
     """Cognito refused or failed to create or delete a partner's app client."""
 
     code = "partner_client_failed"
+
+
+class BusUnavailable(ProvisioningError):
+    """The broker was unreachable or did not confirm a publish."""
+
+    code = "bus_unavailable"

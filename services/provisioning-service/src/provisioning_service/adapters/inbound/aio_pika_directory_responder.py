@@ -24,12 +24,14 @@ from provisioning_service.adapters.inbound.aio_pika_shutdown import bounded
 from provisioning_service.adapters.inbound.aio_pika_topology import (
     declare_directory_queue,
 )
+from provisioning_service.adapters.outbound.aio_pika_directory_events import (
+    partner_entry,
+)
 from provisioning_service.domain.directory import Directory
 from tilt_shared.bus import BusNames
 from tilt_shared.messages import (
     DirectorySnapshot,
     DirectorySnapshotRequest,
-    PartnerEntry,
     encode,
 )
 
@@ -106,12 +108,5 @@ class AioPikaDirectoryResponder:
 def _snapshot(directory: Directory) -> DirectorySnapshot:
     return DirectorySnapshot(
         version=directory.version,
-        partners=[
-            PartnerEntry(
-                partner_id=partner.partner_id,
-                status=str(partner.status),
-                location_ids=sorted(partner.location_ids),
-            )
-            for partner in directory.partners
-        ],
+        partners=[partner_entry(partner) for partner in directory.partners],
     )

@@ -3,7 +3,9 @@
 The directory version lives in the one row of `directory_version_tbl`; every
 change to a partner or a grant bumps it in the same transaction, so a
 snapshot read in one REPEATABLE READ transaction is consistent with its
-version.
+version. The bump locks that row until commit, so concurrent changes get
+versions in commit order, and the partner's state read after the bump
+already sees every earlier change.
 """
 
 from typing import Final
@@ -13,6 +15,7 @@ import asyncpg
 from provisioning_service.adapters.outbound.asyncpg_errors import translated
 from provisioning_service.domain.directory import (
     Directory,
+    DirectoryChange,
     Membership,
     PartnerListing,
     PartnerStatus,
@@ -21,12 +24,15 @@ from provisioning_service.domain.directory import (
 from provisioning_service.domain.errors import UnknownLocation, UnknownPartner
 
 VERSION_SQL: Final = "SELECT version FROM directory_version_tbl"
-BUMP_SQL: Final = "UPDATE directory_version_tbl SET version = version + 1"
+BUMP_SQL: Final = (
+    "UPDATE directory_version_tbl SET version = version + 1 RETURNING version"
+)
 PARTNERS_SQL: Final = """
-SELECT p.partner_id, p.status,
+SELECT p.partner_id, p.status, p.replace_display_name,
        ARRAY(SELECT g.location_id::text FROM partner_location_tbl g
              WHERE g.partner_id = p.partner_id ORDER BY 1) AS location_ids
-FROM partner_tbl p ORDER BY p.partner_id
+FROM partner_tbl p WHERE $1::text IS NULL OR p.partner_id = $1
+ORDER BY p.partner_id
 """
 USERS_SQL: Final = """
 SELECT u.pos_user_id::text, u.external_user_id, u.display_name,
@@ -54,16 +60,8 @@ class AsyncpgDirectoryReader:
             connection.transaction(isolation="repeatable_read", readonly=True),
         ):
             version = await connection.fetchval(VERSION_SQL)
-            rows = await connection.fetch(PARTNERS_SQL)
-        partners = tuple(
-            PartnerListing(
-                partner_id=row["partner_id"],
-                status=PartnerStatus(row["status"]),
-                location_ids=frozenset(row["location_ids"]),
-            )
-            for row in rows
-        )
-        return Directory(version=version, partners=partners)
+            rows = await connection.fetch(PARTNERS_SQL, None)
+        return Directory(version=version, partners=tuple(map(_listing, rows)))
 
 
 class AsyncpgDirectoryAdmin:
@@ -71,6 +69,11 @@ class AsyncpgDirectoryAdmin:
 
     def __init__(self, connection: asyncpg.Connection) -> None:
         self._connection = connection
+        self._committed: list[DirectoryChange] = []
+
+    @property
+    def committed(self) -> list[DirectoryChange]:
+        return list(self._committed)
 
     async def create_partner(self, partner_id: str, name: str) -> bool:
         return await self._change(
@@ -78,7 +81,7 @@ class AsyncpgDirectoryAdmin:
             "ON CONFLICT (partner_id) DO NOTHING RETURNING 1",
             partner_id,
             name,
-            bump=True,
+            changes=partner_id,
         )
 
     async def set_partner_status(self, partner_id: str, status: PartnerStatus) -> bool:
@@ -88,7 +91,7 @@ class AsyncpgDirectoryAdmin:
             "WHERE partner_id = $1 AND status <> $2 RETURNING 1",
             partner_id,
             str(status),
-            bump=True,
+            changes=partner_id,
         )
 
     async def create_location(self, location_id: str, name: str) -> bool:
@@ -97,7 +100,7 @@ class AsyncpgDirectoryAdmin:
             "ON CONFLICT (location_id) DO NOTHING RETURNING 1",
             location_id,
             name,
-            bump=False,
+            changes=None,
         )
 
     async def grant(self, partner_id: str, location_id: str) -> bool:
@@ -108,7 +111,7 @@ class AsyncpgDirectoryAdmin:
             "VALUES ($1, $2::uuid) ON CONFLICT DO NOTHING RETURNING 1",
             partner_id,
             location_id,
-            bump=True,
+            changes=partner_id,
         )
 
     async def revoke(self, partner_id: str, location_id: str) -> bool:
@@ -118,7 +121,17 @@ class AsyncpgDirectoryAdmin:
             "WHERE partner_id = $1 AND location_id = $2::uuid RETURNING 1",
             partner_id,
             location_id,
-            bump=True,
+            changes=partner_id,
+        )
+
+    async def set_name_updates(self, partner_id: str, enabled: bool) -> bool:
+        await self._require("partner_tbl", "partner_id", partner_id)
+        return await self._change(
+            "UPDATE partner_tbl SET replace_display_name = $2, updated_at = now() "
+            "WHERE partner_id = $1 AND replace_display_name <> $2 RETURNING 1",
+            partner_id,
+            enabled,
+            changes=partner_id,
         )
 
     async def users(self, partner_id: str) -> list[UserListing]:
@@ -140,11 +153,17 @@ class AsyncpgDirectoryAdmin:
             for row in rows
         ]
 
-    async def _change(self, sql: str, *args: object, bump: bool) -> bool:
+    async def _change(self, sql: str, *args: object, changes: str | None) -> bool:
+        """Runs `sql`; when it changed partner `changes`, bumps and records it."""
+        change = None
         async with translated("directory_change"), self._connection.transaction():
             changed = await self._connection.fetchval(sql, *args) is not None
-            if changed and bump:
-                await self._connection.execute(BUMP_SQL)
+            if changed and changes is not None:
+                version = await self._connection.fetchval(BUMP_SQL)
+                row = await self._connection.fetchrow(PARTNERS_SQL, changes)
+                change = DirectoryChange(version=version, partner=_listing(row))
+        if change is not None:
+            self._committed.append(change)
         return changed
 
     async def _require(self, table: str, column: str, value: str) -> None:
@@ -156,3 +175,12 @@ class AsyncpgDirectoryAdmin:
         if found is None:
             error = UnknownPartner if table == "partner_tbl" else UnknownLocation
             raise error(f"no {column} {value!r}")
+
+
+def _listing(row: asyncpg.Record) -> PartnerListing:
+    return PartnerListing(
+        partner_id=row["partner_id"],
+        status=PartnerStatus(row["status"]),
+        location_ids=frozenset(row["location_ids"]),
+        replace_display_name=row["replace_display_name"],
+    )
