@@ -39,13 +39,15 @@ migrate: venv ## apply the database migrations (PROVISIONING_DATABASE_URL or DAT
 OPERATOR := $(if $(wildcard .dev/operator.env),set -a && . ./.dev/operator.env && set +a && )$(PYTHON) -m provisioning_service.cli
 require = $(if $($(1)),,$(error set $(1)=..., e.g. make $@ $(1)=$(2)))
 
-.PHONY: partner-create partner-suspend partner-reactivate partner-users location-create grant revoke
+.PHONY: partner-create partner-suspend partner-reactivate partner-name-updates partner-users location-create grant revoke
 partner-create: venv ## NAME=...: Cognito app client + partner row; prints the secret once
 	@$(call require,NAME,"Acme POS")$(OPERATOR) partner create --name "$(NAME)"
 partner-suspend: venv ## PARTNER=<client id>: refuse the partner's launches
 	@$(call require,PARTNER,<client id>)$(OPERATOR) partner suspend --partner-id "$(PARTNER)"
 partner-reactivate: venv ## PARTNER=<client id>: let a suspended partner launch again
 	@$(call require,PARTNER,<client id>)$(OPERATOR) partner reactivate --partner-id "$(PARTNER)"
+partner-name-updates: venv ## PARTNER=... SETTING=on|off: later launches' display_name replaces the stored one
+	@$(call require,PARTNER,<client id>)$(call require,SETTING,on|off)$(OPERATOR) partner name-updates --partner-id "$(PARTNER)" "$(SETTING)"
 partner-users: venv ## PARTNER=<client id>: list its POS users and memberships
 	@$(call require,PARTNER,<client id>)$(OPERATOR) partner users --partner-id "$(PARTNER)"
 location-create: venv ## NAME=... [LOCATION=<uuid>]: create a location

@@ -1,7 +1,9 @@
 """The directory copy follows operators' changes (DESIGN §7.2, issue #7), over HTTP."""
 
+import asyncio
 import time
 
+import asyncpg
 import pytest
 
 from testsupport.launches import PartnerClient, browser
@@ -73,3 +75,46 @@ def test_a_new_grant_is_usable_within_a_second(stack: RunningStack) -> None:
 
     assert before.status_code == 422
     assert after.status_code == 201
+
+
+def test_names_follow_the_partner_only_once_it_opts_in(stack: RunningStack) -> None:
+    """Off (the default) a later name is ignored; on, it replaces and is audited."""
+    partner = PartnerClient(stack, stack.add_partner("dir-names"))
+    partner_id = partner.partner.client_id
+    user = f"emp-{partner_id[:6]}"
+
+    def launch(name: str) -> None:
+        with browser(stack) as opened:
+            url = partner.launch_url(external_user_id=user, display_name=name)
+            assert opened.get(url).status_code == 303
+
+    def stored(sql: str) -> list[str]:
+        async def query() -> list[str]:
+            connection = await asyncpg.connect(stack.config.database_url)
+            try:
+                rows = await connection.fetch(sql, partner_id)
+            finally:
+                await connection.close()
+            return [str(row[0]) for row in rows]
+
+        return asyncio.run(query())
+
+    launch("Ada")
+    launch("Ada Off")
+    name_while_off = stored(
+        "SELECT display_name FROM pos_user_tbl WHERE partner_id = $1"
+    )
+    stack.provisioning_cli("partner", "name-updates", "--partner-id", partner_id, "on")
+    launch("Ada On")
+    launch("Ada On")
+
+    assert name_while_off == ["Ada"]
+    assert stored("SELECT display_name FROM pos_user_tbl WHERE partner_id = $1") == [
+        "Ada On"
+    ]
+    audit = stored(
+        "SELECT previous_display_name || ' -> ' || display_name"
+        " FROM launch_redemption_tbl"
+        " WHERE partner_id = $1 AND previous_display_name IS NOT NULL"
+    )
+    assert audit == ["Ada -> Ada On"]

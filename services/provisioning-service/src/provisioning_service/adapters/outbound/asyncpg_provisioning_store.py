@@ -81,12 +81,16 @@ WITH stored AS (
 ), recorded AS (
     INSERT INTO launch_redemption_tbl (
         jti, pos_user_id, location_id, partner_id, role_slug, display_name,
-        permissions, user_created, membership_created, redeemed_at)
+        permissions, user_created, membership_created, redeemed_at,
+        previous_display_name)
     SELECT $1, e.pos_user_id, $4::uuid, $2, e.role_slug,
            CASE WHEN e.rename THEN $6::text ELSE e.display_name END,
            ARRAY(SELECT permission FROM pos_role_permission_tbl rp
                  WHERE rp.role_slug = e.role_slug ORDER BY permission),
-           e.user_created, e.membership_created, $8
+           e.user_created, e.membership_created, $8,
+           -- the audit trail of a rename: the name it replaced
+           CASE WHEN e.rename AND e.display_name IS DISTINCT FROM $6::text
+                THEN e.display_name END
     FROM effective e
     ON CONFLICT (jti) DO NOTHING
     RETURNING jti, pos_user_id, display_name, location_id, role_slug,
