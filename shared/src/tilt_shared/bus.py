@@ -31,3 +31,9 @@ class BusNames(msgspec.Struct, frozen=True, kw_only=True):
             dead_letter_queue=f"{prefix}provisioning.launch-redeemed.dead",
             directory_queue=f"{prefix}provisioning.directory-requests",
         )
+
+
+# aio-pika waits 5 s between reconnection attempts by default: as long as a
+# redemption waits for provisioning (DESIGN §6: 5 s), so every launch in flight
+# during a broker blip would time out. Both services retry every second.
+RECONNECT_INTERVAL_S: Final = 1.0

@@ -22,6 +22,7 @@ from aio_pika.abc import AbstractChannel, AbstractIncomingMessage
 from tilt_shared.bus import (
     DIRECTORY_PARTNER_CHANGED_KEY,
     DIRECTORY_SNAPSHOT_KEY,
+    RECONNECT_INTERVAL_S,
     BusNames,
 )
 from tilt_shared.messages import (
@@ -87,7 +88,9 @@ class AioPikaDirectoryListener:
         while True:
             try:
                 # connect_robust reconnects a lost connection but not a first one.
-                self._connection = await aio_pika.connect_robust(self._amqp_url)
+                self._connection = await aio_pika.connect_robust(
+                    self._amqp_url, reconnect_interval=RECONNECT_INTERVAL_S
+                )
                 channel = await self._connection.channel()
                 await channel.set_qos(prefetch_count=1)
                 exchange = await channel.declare_exchange(

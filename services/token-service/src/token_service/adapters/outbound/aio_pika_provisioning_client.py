@@ -34,6 +34,7 @@ from tilt_shared.bus import (
     DIRECT_REPLY_TO,
     DIRECTORY_SNAPSHOT_KEY,
     LAUNCH_REDEEMED_KEY,
+    RECONNECT_INTERVAL_S,
     BusNames,
 )
 from tilt_shared.messages import (
@@ -116,7 +117,9 @@ class AioPikaProvisioningClient:
 
     async def _open(self) -> None:
         # connect_robust reconnects a lost connection but not a first one.
-        connection = await aio_pika.connect_robust(self._amqp_url)
+        connection = await aio_pika.connect_robust(
+            self._amqp_url, reconnect_interval=RECONNECT_INTERVAL_S
+        )
         try:
             channel = await connection.channel(
                 publisher_confirms=True, on_return_raises=True
