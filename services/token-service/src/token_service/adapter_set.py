@@ -17,6 +17,7 @@ from token_service.application.launch_ports import (
     IdGenerator,
     LaunchLedger,
     LaunchTokens,
+    MintAdmission,
     MintRateLimiter,
     PartnerAuthenticator,
     PartnerDirectory,
@@ -41,6 +42,7 @@ class Adapters:
     ledger: LaunchLedger | None = None
     sessions: SessionStore | None = None
     limiter: MintRateLimiter | None = None
+    admission: MintAdmission | None = None
     tokens: LaunchTokens | None = None
     authenticator: PartnerAuthenticator | None = None
     directory: PartnerDirectory | None = None
@@ -138,6 +140,9 @@ def _redis_client(
 
 def _with_redis(settings: Settings, adapters: Adapters, client: Any) -> Adapters:
     from token_service.adapters.outbound.redis_launch_ledger import RedisLaunchLedger
+    from token_service.adapters.outbound.redis_mint_admission import (
+        RedisMintAdmission,
+    )
     from token_service.adapters.outbound.redis_mint_rate_limiter import (
         RedisMintRateLimiter,
     )
@@ -147,11 +152,18 @@ def _with_redis(settings: Settings, adapters: Adapters, client: Any) -> Adapters
     limiter = adapters.limiter or RedisMintRateLimiter(
         client, settings.mint_rate_per_s, settings.mint_burst, prefix
     )
+    ledger = adapters.ledger or RedisLaunchLedger(client, prefix)
+    admission = adapters.admission
+    if isinstance(limiter, RedisMintRateLimiter) and isinstance(
+        ledger, RedisLaunchLedger
+    ):
+        admission = admission or RedisMintAdmission(client, limiter, ledger)
     return replace(
         adapters,
-        ledger=adapters.ledger or RedisLaunchLedger(client, prefix),
+        ledger=ledger,
         sessions=adapters.sessions or RedisSessionStore(client, prefix),
         limiter=limiter,
+        admission=admission,
     )
 
 

@@ -93,6 +93,7 @@ def _use_cases(
             ids,
             settings.public_base_url,
             settings.launch_ttl_s,
+            port(a.admission, "redis") if a.admission else None,
         ),
         redeem=RedeemLaunch(
             tokens,

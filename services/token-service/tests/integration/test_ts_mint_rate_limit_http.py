@@ -66,5 +66,5 @@ async def test_two_instances_share_one_partner_budget(
 
     assert spent == [201, 201]
     assert (on_first.status_code, on_second.status_code) == (429, 429)
-    # p2 is not granted LOCATION_1: it got past the limiter to the grant check.
+    # p2 is not granted LOCATION_1: refused at the grant check, before any budget.
     assert other_partner.json()["code"] == "location_not_permitted"

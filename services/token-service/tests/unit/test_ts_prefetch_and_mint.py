@@ -56,12 +56,14 @@ def test_c01_an_ordinary_browser_is_a_person() -> None:
     assert not is_prefetch({"user-agent": CHROME, "sec-fetch-dest": "document"})
 
 
-def mint_case() -> tuple[MintLaunch, InMemoryLaunchLedger, InMemoryPartnerDirectory]:
+def mint_case(
+    limiter: InMemoryMintRateLimiter | None = None,
+) -> tuple[MintLaunch, InMemoryLaunchLedger, InMemoryPartnerDirectory]:
     ledger = InMemoryLaunchLedger()
     directory = InMemoryPartnerDirectory(dict(GRANTS))
     tokens = PyJwtLaunchTokens({"k1": b"k" * 32}, "k1", "tilt-pos", "tilt-pos-launch")
     mint = MintLaunch(
-        ledger, tokens, directory, InMemoryMintRateLimiter(), FixedClock(),
+        ledger, tokens, directory, limiter or InMemoryMintRateLimiter(), FixedClock(),
         SequentialIds(),
         "https://pos.example.com/", 600,
     )  # fmt: skip
@@ -122,3 +124,16 @@ async def test_c08_two_thousand_tokens_are_url_safe_and_survive_form_encoding() 
         assert pattern.fullmatch(token)
         assert unquote_plus(quote_plus(token)) == token
         assert f"token={token}" in url
+
+
+async def test_refused_requests_spend_none_of_the_rate_budget() -> None:
+    """With a burst of one, invalid and foreign requests leave it to a valid one."""
+    mint, ledger, _ = mint_case(InMemoryMintRateLimiter(rate_per_s=0.01, burst=1))
+    with pytest.raises(ValidationFailed):
+        await mint.execute("p1", fields(user=" EMP-1"))
+    with pytest.raises(LocationNotPermitted):
+        await mint.execute("p1", fields(location=LOCATION_2))
+
+    await mint.execute("p1", fields())
+
+    assert ledger.calls == ["store"]

@@ -102,6 +102,26 @@ class MintRateLimiter(Protocol):
     async def acquire(self, partner_id: str, now: datetime) -> Throttled | None: ...
 
 
+class MintAdmission(Protocol):
+    """A mint's budget and its record in one step, as cheap as the store allows.
+
+    Spends one mint of the partner's budget (the `MintRateLimiter` semantics)
+    and creates the `minted` record (`LaunchLedger.store`). When the budget
+    refuses, nothing is spent, no record remains, and the answer is
+    `Throttled`. Raises `DependencyUnavailable` when the store fails; a
+    record may then remain, unreachable (nobody holds its jti) until purged.
+    """
+
+    async def admit(
+        self,
+        partner_id: str,
+        jti: str,
+        details: LaunchDetails,
+        expires_at: datetime,
+        now: datetime,
+    ) -> Throttled | None: ...
+
+
 class SessionStore(Protocol):
     """Browser sessions by id; a session vanishes at its `expires_at`.
 

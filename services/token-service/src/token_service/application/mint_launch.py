@@ -12,13 +12,14 @@ from token_service.application.launch_ports import (
     IdGenerator,
     LaunchLedger,
     LaunchTokens,
+    MintAdmission,
     MintRateLimiter,
     PartnerDirectory,
     Throttled,
 )
 from token_service.application.ports import DependencyUnavailable
 from token_service.domain.errors import RateLimited, ServiceUnavailable
-from token_service.domain.launch import validate_launch_request
+from token_service.domain.launch import LaunchDetails, validate_launch_request
 
 log = structlog.get_logger(__name__)
 
@@ -39,11 +40,35 @@ class LaunchRequestFields:
     role_slug: object
 
 
-class MintLaunch:
-    """Spend the rate budget, validate, check the grant, store, sign: in that order.
+class StepwiseMintAdmission:
+    """`MintAdmission` as two calls: the limiter, then the ledger when admitted."""
 
-    Raises `RateLimited`, `ValidationFailed`, `LocationNotPermitted`,
-    `PartnerSuspended` or `ServiceUnavailable`.
+    def __init__(self, limiter: MintRateLimiter, ledger: LaunchLedger) -> None:
+        self._limiter = limiter
+        self._ledger = ledger
+
+    async def admit(
+        self,
+        partner_id: str,
+        jti: str,
+        details: LaunchDetails,
+        expires_at: datetime,
+        now: datetime,
+    ) -> Throttled | None:
+        throttled = await self._limiter.acquire(partner_id, now)
+        if throttled is None:
+            await self._ledger.store(jti, details, expires_at, now)
+        return throttled
+
+
+class MintLaunch:
+    """Validate, check the grant, spend the rate budget and store, sign: in order.
+
+    Requests refused before the budget (invalid, not granted) spend none of
+    it: they cost the store nothing. `admission` does budget and store in one
+    step (one round trip on Redis); without it the limiter and the ledger are
+    called one after the other. Raises `RateLimited`, `ValidationFailed`,
+    `LocationNotPermitted`, `PartnerSuspended` or `ServiceUnavailable`.
     """
 
     def __init__(
@@ -56,11 +81,11 @@ class MintLaunch:
         ids: IdGenerator,
         public_base_url: str,
         ttl_s: int,
+        admission: MintAdmission | None = None,
     ) -> None:
-        self._ledger = ledger
+        self._admission = admission or StepwiseMintAdmission(limiter, ledger)
         self._tokens = tokens
         self._directory = directory
-        self._limiter = limiter
         self._clock = clock
         self._ids = ids
         self._launch_base = public_base_url.rstrip("/") + "/launch"
@@ -69,14 +94,6 @@ class MintLaunch:
     async def execute(
         self, partner_id: str, fields: LaunchRequestFields
     ) -> MintedLaunch:
-        try:
-            throttled = await self._limiter.acquire(partner_id, self._clock.now())
-        except DependencyUnavailable as exc:
-            raise ServiceUnavailable() from exc
-        if isinstance(throttled, Throttled):
-            log.warning("launch_mint_throttled", partner_id=partner_id)
-            raise RateLimited(max(1, math.ceil(throttled.retry_after_s)))
-
         details = validate_launch_request(
             partner_id,
             fields.external_user_id,
@@ -97,9 +114,14 @@ class MintLaunch:
         # Every later line of this request, request_handled too, names the launch.
         structlog.contextvars.bind_contextvars(correlation_id=jti)
         try:
-            await self._ledger.store(jti, details, expires_at, now)
+            throttled = await self._admission.admit(
+                partner_id, jti, details, expires_at, now
+            )
         except DependencyUnavailable as exc:
             raise ServiceUnavailable() from exc
+        if isinstance(throttled, Throttled):
+            log.warning("launch_mint_throttled", partner_id=partner_id)
+            raise RateLimited(max(1, math.ceil(throttled.retry_after_s)))
 
         token = self._tokens.sign(jti, issued_at, expires_at)
         log.info(

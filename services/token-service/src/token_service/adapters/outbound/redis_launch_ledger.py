@@ -8,10 +8,11 @@ so the caller's clock rules. One key per script: safe on Redis Cluster.
 """
 
 from datetime import datetime, timedelta
-from typing import Final
+from typing import Any, Final
 
 import msgspec
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
 
 from token_service.adapters.outbound.redis_errors import redis_failures, text
 from token_service.application.launch_ports import ClaimRefused
@@ -21,7 +22,7 @@ LEASE_MS: Final = 30_000
 # DESIGN §5: the record outlives the token by 60 s so late opens still say "used".
 PURGE_AFTER_EXPIRY: Final = timedelta(seconds=60)
 
-_STORE: Final = """
+STORE_SCRIPT: Final = """
 redis.call('HSET', KEYS[1], 'details', ARGV[1], 'state', 'minted',
            'purge_at', ARGV[2])
 redis.call('PEXPIRE', KEYS[1], ARGV[3])
@@ -68,35 +69,52 @@ class RedisLaunchLedger:
     def __init__(self, redis: Redis, prefix: str = "") -> None:
         self._redis = redis
         self._prefix = prefix
-        self._store = redis.register_script(_STORE)
+        self._store = redis.register_script(STORE_SCRIPT)
         self._claim = redis.register_script(_CLAIM)
         self._release = redis.register_script(_RELEASE)
         self._complete = redis.register_script(_COMPLETE)
         self._encoder = msgspec.json.Encoder()
         self._decoder = msgspec.json.Decoder(LaunchDetails)
 
-    def _key(self, jti: str) -> str:
+    def key(self, jti: str) -> str:
+        """The record's Redis key."""
         return f"{self._prefix}launch:{jti}"
 
     async def store(
         self, jti: str, details: LaunchDetails, expires_at: datetime, now: datetime
     ) -> None:
-        purge_at = expires_at + PURGE_AFTER_EXPIRY
-        ttl_ms = max(1, _epoch_ms(purge_at) - _epoch_ms(now))
         # One script, not MULTI/HSET/PEXPIRE/EXEC: one command for the client
         # to encode and one reply to parse, the same atomicity.
         with redis_failures():
             await self._store(
-                keys=[self._key(jti)],
-                args=[self._encoder.encode(details), _epoch_ms(purge_at), ttl_ms],
+                keys=[self.key(jti)], args=self._store_args(details, expires_at, now)
             )
+
+    def queue_store(
+        self,
+        pipe: Pipeline,
+        jti: str,
+        details: LaunchDetails,
+        expires_at: datetime,
+        now: datetime,
+    ) -> None:
+        """`store` as one command (EVAL) of the caller's pipeline."""
+        args = self._store_args(details, expires_at, now)
+        pipe.eval(STORE_SCRIPT, 1, self.key(jti), *args)
+
+    def _store_args(
+        self, details: LaunchDetails, expires_at: datetime, now: datetime
+    ) -> list[Any]:
+        purge_at = expires_at + PURGE_AFTER_EXPIRY
+        ttl_ms = max(1, _epoch_ms(purge_at) - _epoch_ms(now))
+        return [self._encoder.encode(details), _epoch_ms(purge_at), ttl_ms]
 
     async def claim(
         self, jti: str, owner: str, now: datetime
     ) -> LaunchDetails | ClaimRefused:
         with redis_failures():
             reply = await self._claim(
-                keys=[self._key(jti)], args=[owner, _epoch_ms(now), LEASE_MS]
+                keys=[self.key(jti)], args=[owner, _epoch_ms(now), LEASE_MS]
             )
         outcome = text(reply[0])
         if outcome == "claimed":
@@ -105,12 +123,10 @@ class RedisLaunchLedger:
 
     async def release(self, jti: str, owner: str) -> bool:
         with redis_failures():
-            reply = await self._release(keys=[self._key(jti)], args=[owner])
+            reply = await self._release(keys=[self.key(jti)], args=[owner])
         return bool(reply)
 
     async def complete(self, jti: str, owner: str, session_id: str) -> bool:
         with redis_failures():
-            reply = await self._complete(
-                keys=[self._key(jti)], args=[owner, session_id]
-            )
+            reply = await self._complete(keys=[self.key(jti)], args=[owner, session_id])
         return bool(reply)
