@@ -36,26 +36,31 @@ migrate: venv ## apply the database migrations (PROVISIONING_DATABASE_URL or DAT
 
 # Operators' targets wrap the provisioning CLI; with `make run` up they source
 # .dev/operator.env (its database and Cognito pool), else PROVISIONING_* env.
-OPERATOR := $(if $(wildcard .dev/operator.env),set -a && . ./.dev/operator.env && set +a && )$(PYTHON) -m provisioning_service.cli
+OPERATOR_ENV ?= .dev/operator.env
+OPERATOR := $(if $(wildcard $(OPERATOR_ENV)),set -a && . ./$(OPERATOR_ENV) && set +a && )$(PYTHON) -m provisioning_service.cli
 require = $(if $($(1)),,$(error set $(1)=..., e.g. make $@ $(1)=$(2)))
+
+# Operator values reach the shell as environment variables, never pasted into
+# the recipe's text: a name like `a$(id)b` or Joe"s stays a name.
+export NAME PARTNER LOCATION SETTING
 
 .PHONY: partner-create partner-suspend partner-reactivate partner-name-updates partner-users location-create grant revoke
 partner-create: venv ## NAME=...: Cognito app client + partner row; prints the secret once
-	@$(call require,NAME,"Acme POS")$(OPERATOR) partner create --name "$(NAME)"
+	@$(call require,NAME,"Acme POS")$(OPERATOR) partner create --name "$$NAME"
 partner-suspend: venv ## PARTNER=<client id>: refuse the partner's launches
-	@$(call require,PARTNER,<client id>)$(OPERATOR) partner suspend --partner-id "$(PARTNER)"
+	@$(call require,PARTNER,<client id>)$(OPERATOR) partner suspend --partner-id "$$PARTNER"
 partner-reactivate: venv ## PARTNER=<client id>: let a suspended partner launch again
-	@$(call require,PARTNER,<client id>)$(OPERATOR) partner reactivate --partner-id "$(PARTNER)"
+	@$(call require,PARTNER,<client id>)$(OPERATOR) partner reactivate --partner-id "$$PARTNER"
 partner-name-updates: venv ## PARTNER=... SETTING=on|off: later launches' display_name replaces the stored one
-	@$(call require,PARTNER,<client id>)$(call require,SETTING,on|off)$(OPERATOR) partner name-updates --partner-id "$(PARTNER)" "$(SETTING)"
+	@$(call require,PARTNER,<client id>)$(call require,SETTING,on|off)$(OPERATOR) partner name-updates --partner-id "$$PARTNER" "$$SETTING"
 partner-users: venv ## PARTNER=<client id>: list its POS users and memberships
-	@$(call require,PARTNER,<client id>)$(OPERATOR) partner users --partner-id "$(PARTNER)"
+	@$(call require,PARTNER,<client id>)$(OPERATOR) partner users --partner-id "$$PARTNER"
 location-create: venv ## NAME=... [LOCATION=<uuid>]: create a location
-	@$(call require,NAME,"Main St")$(OPERATOR) location create --name "$(NAME)" $(if $(LOCATION),--location-id "$(LOCATION)")
+	@$(call require,NAME,"Main St")$(OPERATOR) location create --name "$$NAME" $(if $(LOCATION),--location-id "$$LOCATION")
 grant: venv ## PARTNER=... LOCATION=...: let a partner launch into a location
-	@$(call require,PARTNER,<client id>)$(call require,LOCATION,<uuid>)$(OPERATOR) grant --partner-id "$(PARTNER)" --location-id "$(LOCATION)"
+	@$(call require,PARTNER,<client id>)$(call require,LOCATION,<uuid>)$(OPERATOR) grant --partner-id "$$PARTNER" --location-id "$$LOCATION"
 revoke: venv ## PARTNER=... LOCATION=...: withdraw that grant
-	@$(call require,PARTNER,<client id>)$(call require,LOCATION,<uuid>)$(OPERATOR) revoke --partner-id "$(PARTNER)" --location-id "$(LOCATION)"
+	@$(call require,PARTNER,<client id>)$(call require,LOCATION,<uuid>)$(OPERATOR) revoke --partner-id "$$PARTNER" --location-id "$$LOCATION"
 
 .PHONY: services
 services: ## start the local PostgreSQL, Redis and RabbitMQ if they are down

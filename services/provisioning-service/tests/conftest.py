@@ -63,13 +63,13 @@ class InMemoryDirectory:
         self.version = 0
 
     async def provision(self, launch: Launch) -> Provisioned | Rejection:
-        if launch.jti in self.redemptions:
-            return self.redemptions[launch.jti]
         status = self.partners.get(launch.partner_id)
         if status is None or (launch.partner_id, launch.location_id) not in self.grants:
             return Rejection(launch.jti, RejectionCode.LOCATION_NOT_PERMITTED)
         if status is not PartnerStatus.ACTIVE:
             return Rejection(launch.jti, RejectionCode.PARTNER_SUSPENDED)
+        if launch.jti in self.redemptions:
+            return self.redemptions[launch.jti]
 
         key = (launch.partner_id, launch.external_user_id)
         user_created = key not in self.users

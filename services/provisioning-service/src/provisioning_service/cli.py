@@ -9,6 +9,7 @@ for `partner create`, the one command that calls Cognito.
 """
 
 import asyncio
+import unicodedata
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Final, TypeVar
@@ -78,9 +79,11 @@ def _run(action: Callable[[AsyncpgDirectoryAdmin], Awaitable[T]]) -> T:
 
 
 def _name(_: object, __: object, value: str) -> str:
-    name = value.strip()
+    name = unicodedata.normalize("NFC", value.strip())
     if not 1 <= len(name) <= NAME_MAX:
         raise click.BadParameter(f"expected 1-{NAME_MAX} characters, got {len(name)}")
+    if any(unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") for ch in name):
+        raise click.BadParameter("expected no control or invisible characters")
     return name
 
 

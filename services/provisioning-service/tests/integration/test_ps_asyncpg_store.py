@@ -210,6 +210,58 @@ async def test_a_partner_may_opt_in_to_name_updates(pool: asyncpg.Pool) -> None:
     assert (renamed.display_name, kept.display_name) == ("Ada Lovelace",) * 2
 
 
+@pytest.mark.parametrize("change", ["revoke", "suspend"])
+async def test_a_stored_result_is_not_returned_after_the_grant_is_gone(
+    pool: asyncpg.Pool, change: str
+) -> None:
+    """A launch provisioned before a revoke or a suspension, retried after it,
+    is refused: the stored answer never opens a session the partner lost."""
+    async with pool.acquire() as connection:
+        admin = AsyncpgDirectoryAdmin(connection)
+        seeded = await seed(admin)
+        store = AsyncpgProvisioningStore(pool)
+        launch = seeded.launch()
+        assert isinstance(await store.provision(launch), Provisioned)
+        if change == "revoke":
+            await admin.revoke(seeded.partner_id, seeded.location)
+        else:
+            await admin.set_partner_status(seeded.partner_id, PartnerStatus.SUSPENDED)
+
+    retried = await store.provision(launch)
+
+    assert isinstance(retried, Rejection)
+    expected = "location_not_permitted" if change == "revoke" else "partner_suspended"
+    assert retried.code is RejectionCode(expected)
+
+
+async def test_concurrent_renames_record_each_replaced_name_once(
+    pool: asyncpg.Pool,
+) -> None:
+    """With name updates on, 12 launches at once with 12 names leave an audit
+    trail in which every replaced name was really the one replaced."""
+    async with pool.acquire() as connection:
+        seeded = await seed(AsyncpgDirectoryAdmin(connection))
+        await connection.execute(
+            "UPDATE partner_tbl SET replace_display_name = true WHERE partner_id = $1",
+            seeded.partner_id,
+        )
+    store = AsyncpgProvisioningStore(pool)
+    await store.provision(seeded.launch(display_name="N0"))
+
+    await asyncio.gather(
+        *(store.provision(seeded.launch(display_name=f"N{i}")) for i in range(1, 13))
+    )
+
+    rows = await pool.fetch(
+        "SELECT previous_display_name FROM launch_redemption_tbl"
+        " WHERE partner_id = $1 AND previous_display_name IS NOT NULL",
+        seeded.partner_id,
+    )
+    replaced = [row["previous_display_name"] for row in rows]
+    assert len(replaced) == 12
+    assert len(set(replaced)) == 12
+
+
 async def test_directory_reader_reports_grants_at_a_growing_version(
     pool: asyncpg.Pool,
 ) -> None:

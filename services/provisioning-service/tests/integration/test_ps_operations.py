@@ -125,6 +125,8 @@ def test_a_failed_partner_row_deletes_the_new_app_client(
         ["partner", "users", "--partner-id", "nobody"],
         ["location", "create", "--location-id", "not-a-uuid", "--name", "x"],
         ["location", "create", "--name", "   "],
+        ["location", "create", "--name", "a\tb"],
+        ["location", "create", "--name", "Shop\u202e"],
         ["partner", "create", "--partner-id", " padded", "--name", "x"],
         ["grant", "--partner-id", "p", "--location-id", "42"],
     ],

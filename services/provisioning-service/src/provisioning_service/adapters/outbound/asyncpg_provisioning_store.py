@@ -72,12 +72,18 @@ WITH stored AS (
                IS TRUE AS rename,
            u.display_name
     FROM the_user u, the_membership m, gate g
+), locked AS (
+    -- The row as it is now, locked: concurrent renames queue here, so the
+    -- name recorded as replaced is the one this statement really replaced.
+    SELECT u.pos_user_id, u.display_name AS old_name
+    FROM pos_user_tbl u, effective e
+    WHERE u.pos_user_id = e.pos_user_id AND e.rename
+    FOR UPDATE OF u
 ), renamed AS (
     UPDATE pos_user_tbl u SET display_name = $6::text, updated_at = now()
-    FROM effective e
-    WHERE u.pos_user_id = e.pos_user_id AND e.rename
-      AND u.display_name IS DISTINCT FROM $6::text
-    RETURNING u.pos_user_id
+    FROM locked l
+    WHERE u.pos_user_id = l.pos_user_id AND l.old_name IS DISTINCT FROM $6::text
+    RETURNING u.pos_user_id, l.old_name
 ), recorded AS (
     INSERT INTO launch_redemption_tbl (
         jti, pos_user_id, location_id, partner_id, role_slug, display_name,
@@ -89,8 +95,7 @@ WITH stored AS (
                  WHERE rp.role_slug = e.role_slug ORDER BY permission),
            e.user_created, e.membership_created, $8,
            -- the audit trail of a rename: the name it replaced
-           CASE WHEN e.rename AND e.display_name IS DISTINCT FROM $6::text
-                THEN e.display_name END
+           (SELECT old_name FROM renamed)
     FROM effective e
     ON CONFLICT (jti) DO NOTHING
     RETURNING jti, pos_user_id, display_name, location_id, role_slug,
@@ -134,7 +139,16 @@ class AsyncpgProvisioningStore:
 
 
 def _outcome(jti: str, row: asyncpg.Record) -> Provisioned | Rejection | None:
-    """The statement's answer; None when a concurrent commit raced it."""
+    """The statement's answer; None when a concurrent commit raced it.
+
+    The partner and the grant are checked before a stored result is returned:
+    a launch provisioned before a revoke or a suspension, whose answer the
+    token service never used, must not open a session after it (ADR 3).
+    """
+    if row["status"] is None or not row["granted"]:
+        return Rejection(jti, RejectionCode.LOCATION_NOT_PERMITTED)
+    if row["status"] != PartnerStatus.ACTIVE:
+        return Rejection(jti, RejectionCode.PARTNER_SUSPENDED)
     if row["jti"] is not None:
         return Provisioned(
             jti=row["jti"],
@@ -146,8 +160,4 @@ def _outcome(jti: str, row: asyncpg.Record) -> Provisioned | Rejection | None:
             user_created=row["user_created"],
             membership_created=row["membership_created"],
         )
-    if row["status"] is None or not row["granted"]:
-        return Rejection(jti, RejectionCode.LOCATION_NOT_PERMITTED)
-    if row["status"] != PartnerStatus.ACTIVE:
-        return Rejection(jti, RejectionCode.PARTNER_SUSPENDED)
     return None
