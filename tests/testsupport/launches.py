@@ -41,6 +41,13 @@ class PartnerClient:
             json=payload,
         )
 
+    def call(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        """Any partner API call with this partner's token, e.g. `GET /pos/v1/…`."""
+        headers = {"Authorization": f"Bearer {self.token}", **kwargs.pop("headers", {})}
+        return _PARTNER_HTTP.request(
+            method, f"{self.stack.config.token_url}{path}", headers=headers, **kwargs
+        )
+
     def body(self, **fields: Any) -> dict[str, Any]:
         payload: dict[str, Any] = {
             "external_user_id": f"emp-{uuid.uuid4().hex[:10]}",

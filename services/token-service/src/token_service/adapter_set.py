@@ -23,6 +23,7 @@ from token_service.application.launch_ports import (
     PartnerDirectory,
     SessionStore,
 )
+from token_service.application.link_ports import IdempotencyKeys, LaunchRegistry
 from token_service.application.metrics import LaunchMetrics, NoMetrics
 from token_service.application.ports import (
     DirectorySource,
@@ -43,6 +44,8 @@ class Adapters:
     sessions: SessionStore | None = None
     limiter: MintRateLimiter | None = None
     admission: MintAdmission | None = None
+    registry: LaunchRegistry | None = None
+    idempotency_keys: IdempotencyKeys | None = None
     tokens: LaunchTokens | None = None
     authenticator: PartnerAuthenticator | None = None
     directory: PartnerDirectory | None = None
@@ -139,7 +142,13 @@ def _redis_client(
 
 
 def _with_redis(settings: Settings, adapters: Adapters, client: Any) -> Adapters:
+    from token_service.adapters.outbound.redis_idempotency_keys import (
+        RedisIdempotencyKeys,
+    )
     from token_service.adapters.outbound.redis_launch_ledger import RedisLaunchLedger
+    from token_service.adapters.outbound.redis_launch_registry import (
+        RedisLaunchRegistry,
+    )
     from token_service.adapters.outbound.redis_mint_admission import (
         RedisMintAdmission,
     )
@@ -158,12 +167,19 @@ def _with_redis(settings: Settings, adapters: Adapters, client: Any) -> Adapters
         ledger, RedisLaunchLedger
     ):
         admission = admission or RedisMintAdmission(client, limiter, ledger)
+    registry = adapters.registry
+    if isinstance(ledger, RedisLaunchLedger):
+        # The registry reads the ledger's own records: only a Redis ledger's.
+        registry = registry or RedisLaunchRegistry(client, prefix)
     return replace(
         adapters,
         ledger=ledger,
         sessions=adapters.sessions or RedisSessionStore(client, prefix),
         limiter=limiter,
         admission=admission,
+        registry=registry,
+        idempotency_keys=adapters.idempotency_keys
+        or RedisIdempotencyKeys(client, prefix),
     )
 
 

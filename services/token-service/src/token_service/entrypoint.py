@@ -20,10 +20,18 @@ from opentelemetry.trace import Tracer
 from tilt_shared.telemetry import tracer_of, tracer_provider
 from token_service.adapter_set import Adapters, build_missing, need
 from token_service.adapters.inbound.litestar_app import build_litestar
-from token_service.adapters.inbound.use_cases import UseCases
+from token_service.adapters.inbound.use_cases import LinkUseCases, UseCases
 from token_service.adapters.outbound.opentelemetry_observed_ports import observed
 from token_service.adapters.outbound.prometheus_metrics import PrometheusMetrics
 from token_service.application.browser_session import SignOut, ViewSale
+from token_service.application.idempotent_mint import IdempotentMint
+from token_service.application.launch_links import (
+    RevokeLaunch,
+    RevokeLaunches,
+    ShowLaunch,
+)
+from token_service.application.launch_ports import Clock
+from token_service.application.link_ports import IdempotencyKeys, LaunchRegistry
 from token_service.application.mint_launch import MintLaunch
 from token_service.application.redeem_launch import RedeemLaunch
 from token_service.settings import PREFIX, Settings, check_settings
@@ -82,19 +90,22 @@ def _use_cases(
     async def readiness() -> dict[str, bool]:
         return {name: await probe() for name, probe in probes.items()}
 
+    registry = port(a.registry, "redis") if a.registry else None
+    keys = port(a.idempotency_keys, "redis") if a.idempotency_keys else None
+    mint = MintLaunch(
+        ledger,
+        tokens,
+        directory,
+        port(a.limiter, "redis"),
+        clock,
+        ids,
+        settings.public_base_url,
+        settings.launch_ttl_s,
+        port(a.admission, "redis") if a.admission else None,
+    )
     return UseCases(
         authenticator=need(a.authenticator),
-        mint=MintLaunch(
-            ledger,
-            tokens,
-            directory,
-            port(a.limiter, "redis"),
-            clock,
-            ids,
-            settings.public_base_url,
-            settings.launch_ttl_s,
-            port(a.admission, "redis") if a.admission else None,
-        ),
+        mint=mint,
         redeem=RedeemLaunch(
             tokens,
             ledger,
@@ -104,6 +115,7 @@ def _use_cases(
             clock,
             ids,
             settings.provisioning_timeout_s,
+            registry,
         ),
         view_sale=ViewSale(sessions, issuer, clock),
         sign_out=SignOut(sessions, issuer),
@@ -111,6 +123,24 @@ def _use_cases(
         metrics=metrics,
         public_origin=settings.public_origin,
         cookie_secure=settings.cookie_secure,
+        links=_links(mint, registry, keys, clock),
+    )
+
+
+def _links(
+    mint: MintLaunch,
+    registry: LaunchRegistry | None,
+    keys: IdempotencyKeys | None,
+    clock: Clock,
+) -> LinkUseCases | None:
+    """The link controls, when the adapters can read the ledger's records."""
+    if registry is None or keys is None:
+        return None
+    return LinkUseCases(
+        mint=IdempotentMint(mint, registry, keys, clock),
+        show=ShowLaunch(registry, clock),
+        revoke=RevokeLaunch(registry, clock),
+        revoke_many=RevokeLaunches(registry, clock),
     )
 
 

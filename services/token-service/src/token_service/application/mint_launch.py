@@ -26,8 +26,12 @@ log = structlog.get_logger(__name__)
 
 @dataclass(frozen=True, slots=True)
 class MintedLaunch:
+    """The link, its id (the token's jti) and the details it stands for."""
+
+    jti: str
     launch_url: str
     expires_at: datetime
+    details: LaunchDetails
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,4 +135,6 @@ class MintLaunch:
             role_slug=details.role_slug,
         )
         url = f"{self._launch_base}?{urlencode({'token': token})}"
-        return MintedLaunch(launch_url=url, expires_at=expires_at)
+        return MintedLaunch(
+            jti=jti, launch_url=url, expires_at=expires_at, details=details
+        )

@@ -15,12 +15,14 @@ from token_service.application.launch_ports import (
     LaunchTokens,
     SessionStore,
 )
+from token_service.application.link_ports import LaunchRegistry
 from token_service.application.ports import (
     DependencyUnavailable,
     RedemptionBus,
     SessionIssuer,
 )
 from token_service.domain.errors import (
+    LaunchTokenRevoked,
     LaunchTokenUsed,
     ProvisioningRejected,
     ServiceUnavailable,
@@ -65,6 +67,7 @@ class RedeemLaunch:
         clock: Clock,
         ids: IdGenerator,
         provisioning_timeout_s: float,
+        registry: LaunchRegistry | None = None,
     ) -> None:
         self._tokens = tokens
         self._ledger = ledger
@@ -74,6 +77,7 @@ class RedeemLaunch:
         self._clock = clock
         self._ids = ids
         self._timeout_s = provisioning_timeout_s
+        self._registry = registry
 
     async def execute(self, token: str, current_session_id: str | None) -> Redeemed:
         verified = self._tokens.verify(token, self._clock.now())
@@ -88,7 +92,7 @@ class RedeemLaunch:
         owner = self._ids.new_owner()
         claimed = await self._guard(self._ledger.claim(jti, owner, self._clock.now()))
         if isinstance(claimed, ClaimRefused):
-            raise LaunchTokenUsed()
+            raise await self._refusal(jti)
 
         try:
             session = await self._sign_in(jti, owner, claimed)
@@ -102,8 +106,27 @@ class RedeemLaunch:
             raise ServiceUnavailable() from exc
 
         log.info("launch_token_redeemed", pos_user_id=session.pos_user_id)
+        await self._mark_redeemed(jti)
         await self._revoke(current, session)
         return Redeemed(new_session=session)
+
+    async def _refusal(self, jti: str) -> LaunchTokenUsed | LaunchTokenRevoked:
+        """Used, unless the partner revoked it: then the page says so (410)."""
+        if self._registry is None:
+            return LaunchTokenUsed()
+        record = await self._guard(self._registry.find(jti))
+        if record is not None and record.state == "revoked":
+            return LaunchTokenRevoked()
+        return LaunchTokenUsed()
+
+    async def _mark_redeemed(self, jti: str) -> None:
+        if self._registry is None:
+            return
+        try:
+            await self._registry.mark_redeemed(jti, self._clock.now())
+        except DependencyUnavailable as exc:
+            # The session stands; only the status loses its redeemed_at.
+            log.warning("launch_redeemed_at_lost", dependency=exc.dependency)
 
     async def _sign_in(
         self, jti: str, owner: str, details: LaunchDetails

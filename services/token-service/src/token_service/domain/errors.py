@@ -104,3 +104,29 @@ class RateLimited(TokenServiceError):
 class CsrfRejected(TokenServiceError):
     code = "csrf_rejected"
     default_message = "expected the sign-out form of this session; the request was not"
+
+
+class LaunchTokenRevoked(TokenServiceError):
+    code = "launch_token_revoked"
+    default_message = (
+        "this launch link was revoked by your back-office system; ask it for a new link"
+    )
+
+
+class LaunchNotFound(TokenServiceError):
+    code = "launch_token_not_found"
+    default_message = "expected the id of a launch link this partner minted"
+
+
+class LaunchNotPending(TokenServiceError):
+    code = "launch_token_not_pending"
+    default_message = (
+        "expected a pending launch link; this one can no longer be revoked"
+    )
+
+
+class IdempotencyKeyReused(TokenServiceError):
+    code = "idempotency_key_reused"
+    default_message = (
+        "expected the same request body as the first use of this Idempotency-Key"
+    )

@@ -1,5 +1,6 @@
 """The one table from error codes to HTTP statuses, and RFC 9457 problem bodies."""
 
+from datetime import UTC, datetime
 from typing import Final
 
 import msgspec
@@ -18,6 +19,10 @@ STATUS_BY_CODE: Final[dict[str, int]] = {
     "launch_token_invalid": 400,
     "launch_token_expired": 410,
     "launch_token_used": 410,
+    "launch_token_revoked": 410,
+    "launch_token_not_found": 404,
+    "launch_token_not_pending": 409,
+    "idempotency_key_reused": 422,
     "location_not_permitted": 422,
     "partner_suspended": 403,
     "validation_failed": 422,
@@ -34,6 +39,7 @@ TITLES: Final = {
     403: "Forbidden",
     404: "Not Found",
     405: "Method Not Allowed",
+    409: "Conflict",
     410: "Gone",
     413: "Content Too Large",
     415: "Unsupported Media Type",
@@ -56,6 +62,11 @@ class Problem(msgspec.Struct, frozen=True, omit_defaults=True):
     detail: str
     code: str
     errors: list[FieldProblem] | None = None
+
+
+def rfc3339(moment: datetime) -> str:
+    """A UTC time as the API shows every time: whole seconds, `Z`."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def status_of(error: TokenServiceError) -> int:

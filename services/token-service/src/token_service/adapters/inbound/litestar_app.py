@@ -17,6 +17,7 @@ from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapProp
 from token_service.adapters.inbound import html_pages
 from token_service.adapters.inbound.http_errors import NO_STORE, RETRY_AFTER_S, problem
 from token_service.adapters.inbound.litestar_browser_pages import BROWSER_ROUTES, html
+from token_service.adapters.inbound.litestar_launch_links import LINK_ROUTES
 from token_service.adapters.inbound.litestar_partner_api import create_launch_token
 from token_service.adapters.inbound.openapi_partner_api import openapi_config
 from token_service.adapters.inbound.use_cases import use_cases
@@ -204,7 +205,13 @@ def build_litestar(
 
     `exposition` renders `/metrics`; `tracer`, when given, traces each request.
     """
-    routes: list[Any] = [healthz, readyz, create_launch_token, *BROWSER_ROUTES]
+    routes: list[Any] = [
+        healthz,
+        readyz,
+        create_launch_token,
+        *LINK_ROUTES,
+        *BROWSER_ROUTES,
+    ]
     if exposition is not None:
         routes.append(_metrics_route(exposition))
     return Litestar(

@@ -65,6 +65,9 @@ def error_page(error: TokenServiceError) -> Response[str]:
         lines = ["Each launch link works once.", html_pages.NEW_LINK]
         # A double click's first answer usually signed this browser in (ADR 2).
         link = ("/sale", "Opened it here a moment ago? Go to the sale page.")
+    elif code == "launch_token_revoked":
+        heading = "This link was cancelled"
+        lines = ["Your back-office system revoked it.", html_pages.NEW_LINK]
     elif code == "launch_token_expired":
         heading = "This link has expired"
         lines = ["Launch links work for a few minutes only.", html_pages.NEW_LINK]

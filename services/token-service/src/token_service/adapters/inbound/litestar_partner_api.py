@@ -1,7 +1,7 @@
 """The partner API: `POST /pos/v1/launch-tokens` (DESIGN §3). Decode, mint, encode."""
 
 import time
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 import msgspec
 from litestar import Request, Response, post
@@ -11,19 +11,24 @@ from token_service.adapters.inbound.http_errors import (
     FieldProblem,
     problem,
     problem_of,
+    rfc3339,
 )
 from token_service.adapters.inbound.openapi_partner_api import (
     BEARER,
     LaunchTokenOperation,
 )
 from token_service.adapters.inbound.use_cases import use_cases
+from token_service.application.link_ports import RememberedLaunch
 from token_service.application.metrics import MINTED
 from token_service.application.mint_launch import LaunchRequestFields
 from token_service.application.ports import DependencyUnavailable
 from token_service.domain.errors import TokenServiceError
 
 MAX_BODY_BYTES: Final = 16 * 1024
+IDEMPOTENCY_KEY: Final = "idempotency-key"
+REPLAYED: Final = "Idempotent-Replayed"
 JSON_TYPES: Final = ("application/json",)
+T = TypeVar("T")
 
 
 class LaunchTokenRequest(msgspec.Struct, forbid_unknown_fields=True):
@@ -36,6 +41,7 @@ class LaunchTokenRequest(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class LaunchTokenCreated(msgspec.Struct, frozen=True):
+    id: str
     launch_url: str
     expires_at: str
 
@@ -90,6 +96,48 @@ async def _mint(request: Request[Any, Any, Any]) -> Response[bytes]:
     except TokenServiceError as error:
         return problem_of(error)
 
+    fields = await read_json_body(
+        request, _decoder, "expected a launch request object with known fields only"
+    )
+    if isinstance(fields, Response):
+        return fields
+
+    request_fields = LaunchRequestFields(
+        external_user_id=fields.external_user_id,
+        display_name=fields.display_name,
+        location_id=fields.location_id,
+        role_slug=fields.role_slug,
+    )
+    key = request.headers.get(IDEMPOTENCY_KEY)
+    headers = dict(NO_STORE)
+    try:
+        if app.links is None:
+            minted = await app.mint.execute(partner_id, request_fields)
+            launch = RememberedLaunch(minted.jti, minted.launch_url, minted.expires_at)
+        else:
+            answer = await app.links.mint.execute(partner_id, request_fields, key)
+            launch = answer.launch
+            if answer.replayed:
+                headers[REPLAYED] = "true"
+    except TokenServiceError as error:
+        return problem_of(error)
+    created = LaunchTokenCreated(
+        id=launch.jti,
+        launch_url=launch.launch_url,
+        expires_at=rfc3339(launch.expires_at),
+    )
+    return Response(
+        content=msgspec.json.encode(created),
+        status_code=201,
+        media_type="application/json",
+        headers=headers,
+    )
+
+
+async def read_json_body(
+    request: Request[Any, Any, Any], decoder: msgspec.json.Decoder[T], expected: str
+) -> T | Response[bytes]:
+    """The decoded body, or its problem: 415, 413, 400, or 422 naming the field."""
     if not _is_json(request.headers.get("content-type", "")):
         return problem(415, "unsupported_media_type", "expected application/json")
     body = await request.body()
@@ -98,44 +146,16 @@ async def _mint(request: Request[Any, Any, Any]) -> Response[bytes]:
             413, "body_too_large", f"expected at most {MAX_BODY_BYTES} bytes"
         )
     try:
-        fields = _decoder.decode(body)
+        return decoder.decode(body)
     except msgspec.ValidationError as exc:
-        return _shape_problem(str(exc))
+        return _shape_problem(str(exc), expected)
     except msgspec.DecodeError:
         return problem(400, "malformed_json", "expected a JSON object")
 
-    try:
-        minted = await app.mint.execute(
-            partner_id,
-            LaunchRequestFields(
-                external_user_id=fields.external_user_id,
-                display_name=fields.display_name,
-                location_id=fields.location_id,
-                role_slug=fields.role_slug,
-            ),
-        )
-    except TokenServiceError as error:
-        return problem_of(error)
-    created = LaunchTokenCreated(
-        launch_url=minted.launch_url,
-        expires_at=minted.expires_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
-    )
-    return Response(
-        content=msgspec.json.encode(created),
-        status_code=201,
-        media_type="application/json",
-        headers=NO_STORE,
-    )
 
-
-def _shape_problem(message: str) -> Response[bytes]:
+def _shape_problem(message: str, expected: str) -> Response[bytes]:
     """A body of the wrong shape (unknown field, not an object): 422 with the field."""
     field = "body"
     if "unknown field `" in message:
         field = message.split("unknown field `", 1)[1].split("`", 1)[0]
-    return problem(
-        422,
-        "validation_failed",
-        "expected a launch request object with known fields only",
-        [FieldProblem(field, message)],
-    )
+    return problem(422, "validation_failed", expected, [FieldProblem(field, message)])

@@ -8,6 +8,7 @@ DESIGN §3.2 says), so Litestar cannot infer the request or the responses;
 from dataclasses import dataclass
 from typing import Final
 
+from litestar.enums import ParamType
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.openapi.spec import (
@@ -18,6 +19,7 @@ from litestar.openapi.spec import (
     OpenAPIResponse,
     OpenAPIType,
     Operation,
+    Parameter,
     Reference,
     RequestBody,
     Schema,
@@ -25,6 +27,7 @@ from litestar.openapi.spec import (
 )
 
 from token_service.adapters.inbound.http_errors import PROBLEM_TYPE, RETRY_AFTER_S
+from token_service.application.idempotent_mint import KEY_MAX
 from token_service.domain.launch import (
     DISPLAY_NAME_MAX,
     EXTERNAL_USER_ID_MAX,
@@ -58,8 +61,12 @@ _LAUNCH_REQUEST: Final = Schema(
 )
 _CREATED: Final = Schema(
     type=OpenAPIType.OBJECT,
-    required=["launch_url", "expires_at"],
+    required=["id", "launch_url", "expires_at"],
     properties={
+        "id": Schema(
+            type=OpenAPIType.STRING,
+            description="The link's id, for GET and DELETE /pos/v1/launch-tokens/{id}.",
+        ),
         "launch_url": Schema(type=OpenAPIType.STRING, format=OpenAPIFormat.URI),
         "expires_at": Schema(type=OpenAPIType.STRING, format=OpenAPIFormat.DATE_TIME),
     },
@@ -82,32 +89,61 @@ _PROBLEM: Final = Schema(
         "errors": Schema(type=OpenAPIType.ARRAY, items=_FIELD_PROBLEM),
     },
 )
-_NO_STORE: Final = OpenAPIHeader(schema=Schema(const="no-store"), required=True)
-_RETRY_AFTER: Final = OpenAPIHeader(
+NO_STORE_HEADER: Final = OpenAPIHeader(schema=Schema(const="no-store"), required=True)
+RETRY_AFTER_HEADER: Final = OpenAPIHeader(
     schema=Schema(type=OpenAPIType.STRING, pattern=r"^[0-9]+$"),
     required=True,
     description=f"Seconds to wait before retrying (503: {RETRY_AFTER_S}).",
 )
-_WWW_AUTHENTICATE: Final = OpenAPIHeader(
+WWW_AUTHENTICATE_HEADER: Final = OpenAPIHeader(
     schema=Schema(type=OpenAPIType.STRING, pattern=r'^Bearer error="'),
     required=True,
 )
 _PROBLEMS: Final = {
     400: ("malformed_json: the body is not JSON", {}),
-    401: ("invalid_token", {"WWW-Authenticate": _WWW_AUTHENTICATE}),
+    401: ("invalid_token", {"WWW-Authenticate": WWW_AUTHENTICATE_HEADER}),
     403: ("insufficient_scope (with WWW-Authenticate) or partner_suspended", {}),
     413: ("body_too_large: over 16 KiB", {}),
     415: ("unsupported_media_type: expected application/json", {}),
-    422: ("validation_failed (one entry per field) or location_not_permitted", {}),
-    429: ("rate_limited", {"Retry-After": _RETRY_AFTER}),
-    503: ("service_unavailable", {"Retry-After": _RETRY_AFTER}),
+    422: (
+        "validation_failed (one entry per field, the Idempotency-Key header"
+        " included), location_not_permitted, or idempotency_key_reused: the key"
+        " was first used with another body",
+        {},
+    ),
+    429: ("rate_limited", {"Retry-After": RETRY_AFTER_HEADER}),
+    503: ("service_unavailable", {"Retry-After": RETRY_AFTER_HEADER}),
 }
 
 
-def _problem(description: str, headers: dict[str, OpenAPIHeader]) -> OpenAPIResponse:
+_IDEMPOTENCY_KEY: Final = Parameter(
+    name="Idempotency-Key",
+    param_in=ParamType.HEADER,
+    required=False,
+    description=(
+        "Makes the call safe to retry: the same key and body within the link's"
+        " lifetime answer the same link."
+    ),
+    schema=Schema(
+        type=OpenAPIType.STRING,
+        min_length=1,
+        max_length=KEY_MAX,
+        pattern=r"^[!-~]+$",
+    ),
+)
+_REPLAYED: Final = OpenAPIHeader(
+    schema=Schema(const="true"),
+    required=False,
+    description="Present on the answer to a retry: the link minted the first time.",
+)
+
+
+def problem_response(
+    description: str, headers: dict[str, OpenAPIHeader]
+) -> OpenAPIResponse:
     return OpenAPIResponse(
         description=description,
-        headers={"Cache-Control": _NO_STORE, **headers},
+        headers={"Cache-Control": NO_STORE_HEADER, **headers},
         content={PROBLEM_TYPE: OpenAPIMediaType(schema=_PROBLEM)},
     )
 
@@ -122,14 +158,22 @@ class LaunchTokenOperation(Operation):
             required=True,
             content={"application/json": OpenAPIMediaType(schema=_LAUNCH_REQUEST)},
         )
+        self.parameters = [_IDEMPOTENCY_KEY]
         created = OpenAPIResponse(
-            description="The link, valid 10 minutes, single use.",
-            headers={"Cache-Control": _NO_STORE},
+            description=(
+                "The link, valid 10 minutes, single use. A retry with the same"
+                " Idempotency-Key and body answers the same link again, marked"
+                " with Idempotent-Replayed: true."
+            ),
+            headers={
+                "Cache-Control": NO_STORE_HEADER,
+                "Idempotent-Replayed": _REPLAYED,
+            },
             content={"application/json": OpenAPIMediaType(schema=_CREATED)},
         )
         responses: dict[str, OpenAPIResponse | Reference] = {"201": created}
         self.responses = responses | {
-            str(status): _problem(description, headers)
+            str(status): problem_response(description, headers)
             for status, (description, headers) in _PROBLEMS.items()
         }
 

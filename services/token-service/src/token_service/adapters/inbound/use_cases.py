@@ -7,12 +7,28 @@ from typing import Any
 from litestar import Request
 
 from token_service.application.browser_session import SignOut, ViewSale
+from token_service.application.idempotent_mint import IdempotentMint
+from token_service.application.launch_links import (
+    RevokeLaunch,
+    RevokeLaunches,
+    ShowLaunch,
+)
 from token_service.application.launch_ports import PartnerAuthenticator
 from token_service.application.metrics import LaunchMetrics
 from token_service.application.mint_launch import MintLaunch
 from token_service.application.redeem_launch import RedeemLaunch
 
 ReadinessProbe = Callable[[], Awaitable[dict[str, bool]]]
+
+
+@dataclass(frozen=True, slots=True)
+class LinkUseCases:
+    """The partner's link controls; present when the ledger can be read (Redis)."""
+
+    mint: IdempotentMint
+    show: ShowLaunch
+    revoke: RevokeLaunch
+    revoke_many: RevokeLaunches
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +42,7 @@ class UseCases:
     metrics: LaunchMetrics
     public_origin: str
     cookie_secure: bool
+    links: LinkUseCases | None = None
 
 
 def use_cases(request: Request[Any, Any, Any]) -> UseCases:
