@@ -91,7 +91,10 @@ class RedisLaunchRegistry:
         created_at: datetime,
         expires_at: datetime,
     ) -> None:
-        purge_at = _epoch_ms(expires_at + PURGE_AFTER_EXPIRY)
+        # Relative, like the ledger's own TTL: the caller's clock rules.
+        ttl_ms = max(
+            1, _epoch_ms(expires_at + PURGE_AFTER_EXPIRY) - _epoch_ms(created_at)
+        )
         indexes = [
             self._index(details.partner_id, "user", details.external_user_id),
             self._index(details.partner_id, "location", details.location_id),
@@ -109,7 +112,7 @@ class RedisLaunchRegistry:
                 for index in indexes:
                     pipe.sadd(index, jti)
                     # Links of one partner share a lifetime: the latest outlives all.
-                    pipe.pexpireat(index, purge_at)
+                    pipe.pexpire(index, ttl_ms)
                 await pipe.execute()
 
     async def find(self, jti: str) -> LaunchRecord | None:
