@@ -71,7 +71,7 @@ class SequentialIds:
 class _Record:
     details: LaunchDetails
     purge_at: datetime
-    state: Literal["minted", "claimed", "redeemed"] = "minted"
+    state: Literal["minted", "claimed", "redeemed", "revoked"] = "minted"
     owner: str | None = None
     lease_until: datetime | None = None
     session_id: str | None = None

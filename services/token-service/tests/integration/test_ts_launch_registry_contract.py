@@ -1,19 +1,26 @@
-"""The Redis launch registry and idempotency keys against a real Redis, races too."""
+"""One contract suite for the launch registry and idempotency keys: fakes and Redis."""
 
 import asyncio
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import pytest
 import redis.asyncio as redis
+from link_fakes import InMemoryIdempotencyKeys, InMemoryLaunchRegistry
+from token_fakes import InMemoryLaunchLedger
 
 from token_service.adapters.outbound.redis_idempotency_keys import (
     RedisIdempotencyKeys,
 )
 from token_service.adapters.outbound.redis_launch_ledger import RedisLaunchLedger
 from token_service.adapters.outbound.redis_launch_registry import RedisLaunchRegistry
-from token_service.application.launch_ports import ClaimRefused
-from token_service.application.link_ports import RememberedLaunch
+from token_service.application.launch_ports import ClaimRefused, LaunchLedger
+from token_service.application.link_ports import (
+    IdempotencyKeys,
+    LaunchRegistry,
+    RememberedLaunch,
+)
 from token_service.domain.launch import LaunchDetails
 
 pytestmark = pytest.mark.integration
@@ -27,27 +34,40 @@ def details(partner: str = "p1", user: str = "EMP-1") -> LaunchDetails:
     return LaunchDetails(partner, user, None, LOCATION, "location_cashier")
 
 
-@pytest.fixture
-async def client(redis_url: str) -> AsyncIterator[redis.Redis]:
-    connection = redis.Redis.from_url(redis_url)
-    yield connection
-    await connection.aclose()
+@dataclass(frozen=True)
+class Stores:
+    ledger: LaunchLedger
+    registry: LaunchRegistry
+    keys: IdempotencyKeys
+
+    async def mint(self, jti: str, **who: str) -> None:
+        await self.ledger.store(jti, details(**who), EXPIRES, NOW)
+        await self.registry.track(jti, details(**who), NOW, EXPIRES)
 
 
-async def minted(
-    ledger: RedisLaunchLedger, registry: RedisLaunchRegistry, jti: str, **who: str
-) -> None:
-    await ledger.store(jti, details(**who), EXPIRES, NOW)
-    await registry.track(jti, details(**who), NOW, EXPIRES)
+@pytest.fixture(params=["memory", "redis"])
+async def stores(
+    request: pytest.FixtureRequest, redis_url: str, unique_prefix: str
+) -> AsyncIterator[Stores]:
+    if request.param == "memory":
+        ledger = InMemoryLaunchLedger()
+        yield Stores(ledger, InMemoryLaunchRegistry(ledger), InMemoryIdempotencyKeys())
+        return
+    client = redis.Redis.from_url(redis_url)
+    yield Stores(
+        RedisLaunchLedger(client, unique_prefix),
+        RedisLaunchRegistry(client, unique_prefix),
+        RedisIdempotencyKeys(client, unique_prefix),
+    )
+    await client.aclose()
 
 
 async def test_a_record_reads_back_with_its_times(
-    client: redis.Redis, unique_prefix: str
+    stores: Stores,
 ) -> None:
     """created_at from track, expires_at from the ledger, redeemed_at once redeemed."""
-    ledger = RedisLaunchLedger(client, unique_prefix)
-    registry = RedisLaunchRegistry(client, unique_prefix)
-    await minted(ledger, registry, "j1")
+    ledger, registry = stores.ledger, stores.registry
+    await stores.mint("j1")
 
     before = await registry.find("j1")
     assert not isinstance(await ledger.claim("j1", "o1", NOW), ClaimRefused)
@@ -67,13 +87,12 @@ async def test_a_record_reads_back_with_its_times(
 
 
 async def test_revocation_refuses_other_partners_expired_and_used_links(
-    client: redis.Redis, unique_prefix: str
+    stores: Stores,
 ) -> None:
     """Only the owner revokes, only a pending link, and only once."""
-    ledger = RedisLaunchLedger(client, unique_prefix)
-    registry = RedisLaunchRegistry(client, unique_prefix)
+    ledger, registry = stores.ledger, stores.registry
     for jti in ("a", "b", "c"):
-        await minted(ledger, registry, jti)
+        await stores.mint(jti)
     await ledger.claim("b", "o", NOW)
 
     outcomes = [
@@ -92,14 +111,13 @@ async def test_revocation_refuses_other_partners_expired_and_used_links(
 
 
 async def test_revocation_and_claim_racing_have_exactly_one_winner(
-    client: redis.Redis, unique_prefix: str
+    stores: Stores,
 ) -> None:
     """Fifty links each claimed and revoked at once: one of the two, never both."""
-    ledger = RedisLaunchLedger(client, unique_prefix)
-    registry = RedisLaunchRegistry(client, unique_prefix)
+    ledger, registry = stores.ledger, stores.registry
     jtis = [f"race-{n}" for n in range(RACES)]
     for jti in jtis:
-        await minted(ledger, registry, jti)
+        await stores.mint(jti)
 
     async def race(jti: str) -> tuple[bool, bool]:
         claim, revoke = await asyncio.gather(
@@ -113,15 +131,14 @@ async def test_revocation_and_claim_racing_have_exactly_one_winner(
 
 
 async def test_bulk_revocation_matches_all_given_filters(
-    client: redis.Redis, unique_prefix: str
+    stores: Stores,
 ) -> None:
-    """By user alone, then by location: each link is counted once, by its revoker."""
-    ledger = RedisLaunchLedger(client, unique_prefix)
-    registry = RedisLaunchRegistry(client, unique_prefix)
-    await minted(ledger, registry, "u1", user="EMP-1")
-    await minted(ledger, registry, "u2", user="EMP-1")
-    await minted(ledger, registry, "v1", user="EMP-2")
-    await minted(ledger, registry, "other", partner="p2", user="EMP-1")
+    """Both filters, then location alone: each link counted once; p2's untouched."""
+    registry = stores.registry
+    await stores.mint("u1", user="EMP-1")
+    await stores.mint("u2", user="EMP-1")
+    await stores.mint("v1", user="EMP-2")
+    await stores.mint("other", partner="p2", user="EMP-1")
 
     both = await registry.revoke_matching("p1", "EMP-1", LOCATION, NOW)
     by_location = await registry.revoke_matching("p1", None, LOCATION, NOW)
@@ -133,10 +150,10 @@ async def test_bulk_revocation_matches_all_given_filters(
 
 
 async def test_concurrent_takers_of_one_key_get_one_holder(
-    client: redis.Redis, unique_prefix: str
+    stores: Stores,
 ) -> None:
     """Fifty takes of one key at once: one holds it; the others see its fingerprint."""
-    keys = RedisIdempotencyKeys(client, unique_prefix)
+    keys = stores.keys
 
     taken = await asyncio.gather(
         *(keys.take("p1", "k", f"f{n % 2}", 30) for n in range(RACES))
@@ -149,10 +166,10 @@ async def test_concurrent_takers_of_one_key_get_one_holder(
 
 
 async def test_a_remembered_answer_is_replayed_and_a_release_frees_the_key(
-    client: redis.Redis, unique_prefix: str
+    stores: Stores,
 ) -> None:
     """After remember, take answers the link; after release, the key is free."""
-    keys = RedisIdempotencyKeys(client, unique_prefix)
+    keys = stores.keys
     link = RememberedLaunch("j1", "https://pos.example/launch?token=t", EXPIRES)
     await keys.take("p1", "done", "f", 30)
     await keys.remember("p1", "done", "f", link, NOW)

@@ -8,6 +8,8 @@ comes from a bounded set: error codes, operation names, dependency names.
 from typing import Final, Protocol
 
 MINTED: Final = "minted"
+# A retry answered with the link an Idempotency-Key already minted: timed only.
+REPLAYED: Final = "replayed"
 REDEEMED: Final = "redeemed"
 REOPENED: Final = "reopened"
 
@@ -19,7 +21,7 @@ class LaunchMetrics(Protocol):
     """
 
     def mint_finished(self, outcome: str, seconds: float) -> None:
-        """A mint request answered: `MINTED` or the refusal's error code."""
+        """A mint request answered: `MINTED`, `REPLAYED` or the refusal's code."""
 
     def redemption_finished(self, outcome: str, seconds: float) -> None:
         """A launch link opened: `REDEEMED`, `REOPENED` or the rejection's code."""

@@ -19,14 +19,14 @@ from token_service.adapters.inbound.openapi_partner_api import (
 )
 from token_service.adapters.inbound.use_cases import use_cases
 from token_service.application.link_ports import RememberedLaunch
-from token_service.application.metrics import MINTED
+from token_service.application.metrics import MINTED, REPLAYED
 from token_service.application.mint_launch import LaunchRequestFields
 from token_service.application.ports import DependencyUnavailable
 from token_service.domain.errors import TokenServiceError
 
 MAX_BODY_BYTES: Final = 16 * 1024
 IDEMPOTENCY_KEY: Final = "idempotency-key"
-REPLAYED: Final = "Idempotent-Replayed"
+REPLAYED_HEADER: Final = "Idempotent-Replayed"
 JSON_TYPES: Final = ("application/json",)
 T = TypeVar("T")
 
@@ -73,7 +73,7 @@ async def create_launch_token(request: Request[Any, Any, Any]) -> Response[bytes
     outcome = "internal_error"
     try:
         response = await _mint(request)
-        outcome = MINTED if response.status_code == 201 else _code_of(response)
+        outcome = _outcome_of(response)
         return response
     except DependencyUnavailable:
         outcome = "service_unavailable"
@@ -83,8 +83,10 @@ async def create_launch_token(request: Request[Any, Any, Any]) -> Response[bytes
         use_cases(request).metrics.mint_finished(outcome, elapsed)
 
 
-def _code_of(response: Response[bytes]) -> str:
-    return _code_decoder.decode(response.content).code
+def _outcome_of(response: Response[bytes]) -> str:
+    if response.status_code != 201:
+        return _code_decoder.decode(response.content).code
+    return REPLAYED if REPLAYED_HEADER in response.headers else MINTED
 
 
 async def _mint(request: Request[Any, Any, Any]) -> Response[bytes]:
@@ -118,7 +120,7 @@ async def _mint(request: Request[Any, Any, Any]) -> Response[bytes]:
             answer = await app.links.mint.execute(partner_id, request_fields, key)
             launch = answer.launch
             if answer.replayed:
-                headers[REPLAYED] = "true"
+                headers[REPLAYED_HEADER] = "true"
     except TokenServiceError as error:
         return problem_of(error)
     created = LaunchTokenCreated(

@@ -10,7 +10,7 @@ from typing import Final
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
 from tilt_shared.telemetry import LATENCY_BUCKETS_S, metrics_exposition
-from token_service.application.metrics import MINTED, REDEEMED, REOPENED
+from token_service.application.metrics import MINTED, REDEEMED, REOPENED, REPLAYED
 
 NAMESPACE: Final = "token_service"
 
@@ -85,7 +85,7 @@ class PrometheusMetrics:
         self._mint_seconds.observe(seconds)
         if outcome == MINTED:
             self._minted.inc()
-        else:
+        elif outcome != REPLAYED:
             self._mint_refused.labels(outcome).inc()
 
     def redemption_finished(self, outcome: str, seconds: float) -> None:
