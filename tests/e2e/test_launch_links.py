@@ -100,6 +100,29 @@ def test_a_revoked_link_opens_on_a_410_page(stack: RunningStack) -> None:
     assert "already revoked" in again.json()["detail"]
 
 
+def test_a_link_refused_by_provisioning_says_refused_not_redeemed(
+    stack: RunningStack,
+) -> None:
+    """A link opened after its grant was revoked shows the 403 page; its status
+    is `refused` with no redeemed_at, never `redeemed`: nobody got in."""
+    granted = stack.add_partner("refused-links")
+    partner = PartnerClient(stack, granted)
+    minted = mint_link(partner)
+    stack.provisioning_cli(
+        "revoke",
+        "--partner-id",
+        granted.client_id,
+        "--location-id",
+        granted.location_id,
+    )
+
+    opened = open_link(stack, minted["launch_url"])
+    status = status_of(partner, minted["id"])
+
+    assert opened.status_code == 403
+    assert (status["status"], status["redeemed_at"]) == ("refused", None)
+
+
 def test_bulk_revocation_revokes_the_matching_pending_links(
     stack: RunningStack,
 ) -> None:

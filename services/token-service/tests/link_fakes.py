@@ -51,6 +51,7 @@ class InMemoryLaunchRegistry:
             expires_at=record.purge_at - PURGE_AFTER,
             created_at=times.created_at,
             redeemed_at=times.redeemed_at,
+            refused=record.state == "redeemed" and record.session_id == "",
         )
 
     async def mark_redeemed(self, jti: str, redeemed_at: datetime) -> None:

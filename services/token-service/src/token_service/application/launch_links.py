@@ -19,7 +19,7 @@ from token_service.domain.errors import (
 )
 
 log = structlog.get_logger(__name__)
-LaunchStatusName = Literal["pending", "redeemed", "expired", "revoked"]
+LaunchStatusName = Literal["pending", "redeemed", "refused", "expired", "revoked"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,7 +36,13 @@ class LaunchStatus:
 
 
 def status_of(record: LaunchRecord, now: datetime) -> LaunchStatusName:
-    """`claimed` is a redemption under way: still pending until it completes."""
+    """`claimed` is a redemption under way: still pending until it completes.
+
+    `refused`: opened, but provisioning refused it (a revoked grant or a
+    suspended partner); the link is used up and no session exists (ADR 4).
+    """
+    if record.state == "redeemed" and record.refused:
+        return "refused"
     if record.state in ("redeemed", "revoked"):
         return record.state
     return "expired" if now >= record.expires_at else "pending"

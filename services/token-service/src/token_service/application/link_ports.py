@@ -26,6 +26,8 @@ class LaunchRecord:
     expires_at: datetime
     created_at: datetime | None
     redeemed_at: datetime | None
+    # Completed without a session: provisioning refused the launch.
+    refused: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -45,7 +45,7 @@ _STATUS: Final = Schema(
         "id": STRING,
         "status": Schema(
             type=OpenAPIType.STRING,
-            enum=["pending", "redeemed", "expired", "revoked"],
+            enum=["pending", "redeemed", "refused", "expired", "revoked"],
         ),
         "created_at": Schema(one_of=[_TIME, NULL]),
         "expires_at": _TIME,

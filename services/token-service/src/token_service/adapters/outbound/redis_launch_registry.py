@@ -25,7 +25,14 @@ from token_service.application.link_ports import (
 from token_service.domain.launch import LaunchDetails
 
 _PURGE_AFTER_MS: Final = int(PURGE_AFTER_EXPIRY.total_seconds() * 1000)
-_FIELDS: Final = ("state", "details", "purge_at", "created_at", "redeemed_at")
+_FIELDS: Final = (
+    "state",
+    "details",
+    "purge_at",
+    "created_at",
+    "redeemed_at",
+    "session_id",
+)
 _SET_IF_PRESENT: Final = """
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
@@ -118,7 +125,7 @@ class RedisLaunchRegistry:
     async def find(self, jti: str) -> LaunchRecord | None:
         with redis_failures():
             found = await self._redis.hmget(self._key(jti), list(_FIELDS))
-        state, details, purge_at, created_at, redeemed_at = found
+        state, details, purge_at, created_at, redeemed_at, session_id = found
         if state is None or details is None or purge_at is None:
             return None
 
@@ -130,6 +137,8 @@ class RedisLaunchRegistry:
             expires_at=datetime.fromtimestamp(expires_ms / 1000, tz=UTC),
             created_at=_moment(created_at),
             redeemed_at=_moment(redeemed_at),
+            # The ledger completes a refused launch with an empty session id.
+            refused=session_id is not None and text(session_id) == "",
         )
 
     async def mark_redeemed(self, jti: str, redeemed_at: datetime) -> None:
