@@ -141,3 +141,23 @@ async def test_bulk_revocation_needs_a_filter_of_the_right_type(app: App) -> Non
     assert [a.status_code for a in (empty, typed, unknown)] == [422, 422, 422]
     assert typed.json()["errors"][0]["field"] == "location_id"
     assert unknown.json()["errors"][0]["field"] == "store"
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"location_id": "nope"}, "location_id"),
+        ({"external_user_id": "EMP-9 "}, "external_user_id"),
+        ({"external_user_id": "x" * 256}, "external_user_id"),
+        ({"external_user_id": "Jose\u0301"}, "external_user_id"),
+    ],
+)
+async def test_bulk_revocation_filters_follow_the_mint_rules(
+    app: App, body: dict[str, str], field: str
+) -> None:
+    """A filter no link could match (bad UUID, padded or non-NFC id) is a 422
+    naming the field, not a silent `revoked: 0`."""
+    response = await app.client.post(f"{URL}/revocations", json=body, headers=P1)
+
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"] == field

@@ -1,6 +1,6 @@
 """Use cases: a partner looks up a link it minted, revokes it, or revokes many."""
 
-import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
@@ -17,6 +17,7 @@ from token_service.domain.errors import (
     ServiceUnavailable,
     ValidationFailed,
 )
+from token_service.domain.launch import check_external_user_id, check_location_id
 
 log = structlog.get_logger(__name__)
 LaunchStatusName = Literal["pending", "redeemed", "refused", "expired", "revoked"]
@@ -114,8 +115,9 @@ class RevokeLaunches:
     async def execute(
         self, partner_id: str, external_user_id: object, location_id: object
     ) -> int:
-        user = _optional_text("external_user_id", external_user_id)
-        location = _uuid_form(_optional_text("location_id", location_id))
+        # The same rules as at mint: a filter no link could match is a mistake.
+        user = _checked(check_external_user_id, external_user_id)
+        location = _checked(check_location_id, location_id)
         if user is None and location is None:
             raise ValidationFailed(
                 (FieldError("body", "expected external_user_id, location_id or both"),)
@@ -127,21 +129,14 @@ class RevokeLaunches:
             )
         except DependencyUnavailable as exc:
             raise ServiceUnavailable() from exc
-        log.info("launch_tokens_revoked", partner_id=partner_id, revoked=revoked)
+        log.info("launch_tokens_revoked", partner_id=partner_id, count=revoked)
         return revoked
 
 
-def _uuid_form(location_id: str | None) -> str | None:
-    """Links are indexed under the canonical (lower-case) form of their location."""
-    try:
-        return str(uuid.UUID(location_id)) if location_id else location_id
-    except ValueError:
-        return location_id
-
-
-def _optional_text(field: str, value: object) -> str | None:
+def _checked(check: Callable[[object], str | FieldError], value: object) -> str | None:
     if value is None:
         return None
-    if not isinstance(value, str) or value == "":
-        raise ValidationFailed((FieldError(field, "expected a non-empty string"),))
-    return value
+    checked = check(value)
+    if isinstance(checked, FieldError):
+        raise ValidationFailed((checked,))
+    return checked

@@ -45,7 +45,7 @@ def _has_forbidden_characters(text: str, allowed: frozenset[str] = frozenset()) 
     )
 
 
-def _check_external_user_id(value: object) -> str | FieldError:
+def check_external_user_id(value: object) -> str | FieldError:
     field = "external_user_id"
     if not isinstance(value, str) or value == "":
         return FieldError(field, "expected a non-empty string")
@@ -81,7 +81,7 @@ def _check_display_name(value: object) -> str | FieldError | None:
     return name
 
 
-def _check_location_id(value: object) -> str | FieldError:
+def check_location_id(value: object) -> str | FieldError:
     field = "location_id"
     if not isinstance(value, str):
         return FieldError(field, "expected a UUID string")
@@ -111,9 +111,9 @@ def validate_launch_request(
 ) -> LaunchDetails:
     """The launch details, or `ValidationFailed` listing every invalid field."""
     checked = {
-        "external_user_id": _check_external_user_id(external_user_id),
+        "external_user_id": check_external_user_id(external_user_id),
         "display_name": _check_display_name(display_name),
-        "location_id": _check_location_id(location_id),
+        "location_id": check_location_id(location_id),
         "role_slug": _check_role_slug(role_slug),
     }
     errors = tuple(v for v in checked.values() if isinstance(v, FieldError))

@@ -59,8 +59,10 @@ _FILTER: Final = Schema(
     additional_properties=False,
     min_properties=1,
     properties={
-        "external_user_id": Schema(type=OpenAPIType.STRING, min_length=1),
-        "location_id": Schema(type=OpenAPIType.STRING, min_length=1),
+        "external_user_id": Schema(
+            type=OpenAPIType.STRING, min_length=1, max_length=255
+        ),
+        "location_id": Schema(type=OpenAPIType.STRING, format=OpenAPIFormat.UUID),
     },
     description="external_user_id, location_id or both; a link must match all.",
 )
