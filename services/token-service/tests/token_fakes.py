@@ -109,6 +109,8 @@ class InMemoryLaunchLedger:
             record.state, record.owner = "claimed", owner
             record.lease_until = now + LEASE
             return record.details
+        if record.state == "claimed":
+            return ClaimRefused("busy")
         return ClaimRefused("used")
 
     async def release(self, jti: str, owner: str) -> bool:

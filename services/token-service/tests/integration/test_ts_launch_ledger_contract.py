@@ -67,14 +67,17 @@ async def test_unknown_jti_is_refused_as_unknown(
     assert await ledger.claim("nope", "o1", clock.now()) == ClaimRefused("unknown")
 
 
-async def test_second_claim_within_the_lease_is_used(
+async def test_second_claim_within_the_lease_is_busy(
     ledger: LaunchLedger, clock: FixedClock
 ) -> None:
-    """While a claim's lease runs, nobody else can claim."""
+    """While a claim's lease runs, nobody else can claim: the link is busy
+    (a redemption under way), not used; once completed, it is used."""
     jti = await minted(ledger, clock)
     await ledger.claim(jti, "o1", clock.now())
     clock.advance(29)
 
+    assert await ledger.claim(jti, "o2", clock.now()) == ClaimRefused("busy")
+    assert await ledger.complete(jti, "o1", "session-1")
     assert await ledger.claim(jti, "o2", clock.now()) == ClaimRefused("used")
 
 
@@ -110,7 +113,7 @@ async def test_release_by_another_owner_does_nothing(
     await ledger.claim(jti, "o1", clock.now())
 
     assert await ledger.release(jti, "o2") is False
-    assert await ledger.claim(jti, "o3", clock.now()) == ClaimRefused("used")
+    assert await ledger.claim(jti, "o3", clock.now()) == ClaimRefused("busy")
 
 
 async def test_completed_record_is_used_forever(

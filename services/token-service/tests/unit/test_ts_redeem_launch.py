@@ -265,3 +265,66 @@ async def test_ledger_failing_at_complete_deletes_the_session_and_is_503(
 
     assert world.sessions.sessions == {}
     assert world.ledger.records["jti-a"].state == "minted"
+
+
+def _with_busy_wait(world: World, seconds: float) -> RedeemLaunch:
+    return RedeemLaunch(
+        world.tokens,
+        world.ledger,
+        world.bus,
+        world.issuer,
+        world.sessions,
+        world.clock,
+        SequentialIds(),
+        5.0,
+        busy_wait_s=seconds,
+    )
+
+
+async def test_an_open_during_another_redemption_waits_and_is_then_used(
+    world: World,
+) -> None:
+    """A second open while the first holds the claim waits for its outcome:
+    completed, the second is used (410), as C-04's losers are."""
+    token = await world.mint()
+    await world.ledger.claim("jti-a", "first", world.clock.now())
+
+    async def first_completes() -> None:
+        await asyncio.sleep(0.1)
+        await world.ledger.complete("jti-a", "first", "session-1")
+
+    second = _with_busy_wait(world, 2.0).execute(token, None)
+    results = await asyncio.gather(second, first_completes(), return_exceptions=True)
+
+    assert isinstance(results[0], LaunchTokenUsed)
+
+
+async def test_an_open_during_another_redemption_that_fails_takes_over(
+    world: World,
+) -> None:
+    """If the first redemption releases (its dependency failed), the waiting
+    open claims the link and signs in: the user sees no false "used"."""
+    token = await world.mint()
+    await world.ledger.claim("jti-a", "first", world.clock.now())
+
+    async def first_releases() -> None:
+        await asyncio.sleep(0.1)
+        await world.ledger.release("jti-a", "first")
+
+    second = _with_busy_wait(world, 2.0).execute(token, None)
+    results = await asyncio.gather(second, first_releases())
+
+    assert results[0].new_session is not None
+
+
+async def test_an_open_of_an_orphaned_claim_says_retry_not_used(world: World) -> None:
+    """C-05: a claim orphaned by an outage (its release never reached Redis)
+    answers 503 retry until its lease runs out, never 410 used."""
+    token = await world.mint()
+    await world.ledger.claim("jti-a", "orphaned", world.clock.now())
+
+    with pytest.raises(ServiceUnavailable):
+        await _with_busy_wait(world, 0.2).execute(token, None)
+
+    world.clock.advance(31)
+    assert (await world.redeem.execute(token, None)).new_session is not None

@@ -14,9 +14,10 @@ from token_service.domain.session import BrowserSession
 
 @dataclass(frozen=True, slots=True)
 class ClaimRefused:
-    """Why a claim failed: `used` (claimed by another, or redeemed) or `unknown`."""
+    """Why a claim failed: `busy` (another request holds a live lease: a
+    redemption under way), `used` (redeemed or revoked) or `unknown`."""
 
-    reason: Literal["used", "unknown"]
+    reason: Literal["busy", "used", "unknown"]
 
 
 @dataclass(frozen=True, slots=True)

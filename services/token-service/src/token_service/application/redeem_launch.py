@@ -1,6 +1,7 @@
 """Use case: a browser opens a launch link (DESIGN §6), at most one session per link."""
 
 import asyncio
+import time
 from collections.abc import Awaitable
 from dataclasses import dataclass
 from typing import Final, TypeVar
@@ -41,6 +42,11 @@ T = TypeVar("T")
 # Provisioning waits at most its own timeout (5 s by default); with this cap on
 # Cognito a redemption stays well inside the ledger's 30 s lease (DESIGN §5).
 COGNITO_BUDGET_S: Final = 15.0
+# A second open of a link being redeemed waits this long for the first to end:
+# long enough for a normal redemption (C-04's losers then see "used"), short
+# enough to answer "retry" when the first was orphaned by an outage (C-05).
+BUSY_WAIT_S: Final = 3.0
+BUSY_POLL_S: Final = 0.05
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +74,7 @@ class RedeemLaunch:
         ids: IdGenerator,
         provisioning_timeout_s: float,
         registry: LaunchRegistry | None = None,
+        busy_wait_s: float = BUSY_WAIT_S,
     ) -> None:
         self._tokens = tokens
         self._ledger = ledger
@@ -78,6 +85,7 @@ class RedeemLaunch:
         self._ids = ids
         self._timeout_s = provisioning_timeout_s
         self._registry = registry
+        self._busy_wait_s = busy_wait_s
 
     async def execute(self, token: str, current_session_id: str | None) -> Redeemed:
         verified = self._tokens.verify(token, self._clock.now())
@@ -90,7 +98,7 @@ class RedeemLaunch:
             return Redeemed(new_session=None)
 
         owner = self._ids.new_owner()
-        claimed = await self._guard(self._ledger.claim(jti, owner, self._clock.now()))
+        claimed = await self._claim(jti, owner)
         if isinstance(claimed, ClaimRefused):
             raise await self._refusal(jti)
 
@@ -109,6 +117,27 @@ class RedeemLaunch:
         await self._mark_redeemed(jti)
         await self._revoke(current, session)
         return Redeemed(new_session=session)
+
+    async def _claim(self, jti: str, owner: str) -> LaunchDetails | ClaimRefused:
+        """Claim, waiting a little while another request holds the link.
+
+        Another request's live lease is a redemption under way, not a used
+        link: it may still fail and release. Wait for its outcome; if it does
+        not end in time (orphaned by an outage until its lease runs out), say
+        "retry", never "used".
+        """
+        deadline = time.monotonic() + self._busy_wait_s
+        delay = BUSY_POLL_S
+        while True:
+            now = self._clock.now()
+            claimed = await self._guard(self._ledger.claim(jti, owner, now))
+            if not (isinstance(claimed, ClaimRefused) and claimed.reason == "busy"):
+                return claimed
+            if time.monotonic() >= deadline:
+                log.warning("launch_redemption_busy", outcome="retry")
+                raise ServiceUnavailable()
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 0.5)
 
     async def _refusal(self, jti: str) -> LaunchTokenUsed | LaunchTokenRevoked:
         """Used, unless the partner revoked it: then the page says so (410)."""

@@ -42,6 +42,7 @@ if state == 'minted' or (state == 'claimed' and now >= lease) then
              'lease_until', now + tonumber(ARGV[3]))
   return {'claimed', redis.call('HGET', KEYS[1], 'details')}
 end
+if state == 'claimed' then return {'busy'} end
 return {'used'}
 """
 _RELEASE: Final = """
@@ -119,7 +120,9 @@ class RedisLaunchLedger:
         outcome = text(reply[0])
         if outcome == "claimed":
             return self._decoder.decode(reply[1])
-        return ClaimRefused("unknown" if outcome == "unknown" else "used")
+        if outcome in ("busy", "unknown"):
+            return ClaimRefused(outcome)
+        return ClaimRefused("used")
 
     async def release(self, jti: str, owner: str) -> bool:
         with redis_failures():
