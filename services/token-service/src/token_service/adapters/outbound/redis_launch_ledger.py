@@ -120,8 +120,10 @@ class RedisLaunchLedger:
         outcome = text(reply[0])
         if outcome == "claimed":
             return self._decoder.decode(reply[1])
-        if outcome in ("busy", "unknown"):
-            return ClaimRefused(outcome)
+        if outcome == "busy":
+            return ClaimRefused("busy")
+        if outcome == "unknown":
+            return ClaimRefused("unknown")
         return ClaimRefused("used")
 
     async def release(self, jti: str, owner: str) -> bool:
