@@ -249,6 +249,48 @@ def test_c05_redis_down_is_a_retry_page_then_the_link_works(
     assert faulty.dead_letters() == []
 
 
+def test_c05_redis_cut_while_the_link_is_being_opened(faulty: FaultyStack) -> None:
+    """C-05 as the case states it: Redis stops after the claim, while
+    provisioning runs. 503 retry page, no session; with Redis back, reopening
+    the same link never says "used" and succeeds once the orphaned claim's
+    lease (30 s) has run out."""
+    partner = faulty.partner()
+    user = "emp-c05-mid"
+    url = partner.launch_url(external_user_id=user)
+    blocker = _RowBlocker(faulty.stack.config.database_url, partner, user)
+
+    answers: list[httpx.Response] = []
+    with browser(faulty.stack) as client:
+        opening = threading.Thread(target=lambda: answers.append(client.get(url)))
+        opening.start()
+        blocker.until_provisioning_waits()
+        faulty.redis.cut()
+        blocker.release()
+        opening.join()
+    faulty.redis.restore()
+
+    statuses = []
+    deadline = time.monotonic() + 50
+    while time.monotonic() < deadline:
+        with browser(faulty.stack) as client:
+            statuses.append(client.get(url).status_code)
+        if statuses[-1] != 503:
+            break
+        time.sleep(1)
+
+    down = answers[0]
+    assert down.status_code == 503
+    assert "retried" in down.text
+    assert not _session_cookie(down)
+    assert set(statuses[:-1]) <= {503}
+    assert statuses[-1] == 303
+    assert user_and_membership_rows(faulty.stack, partner.partner.client_id, user) == (
+        1,
+        1,
+    )
+    assert faulty.dead_letters() == []
+
+
 def test_c16_postgres_down_dead_letters_once_then_the_link_works(
     faulty: FaultyStack,
 ) -> None:
