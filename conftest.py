@@ -7,3 +7,10 @@ pytest_plugins = [
     "testsupport.cognito",
     "testsupport.stack",
 ]
+
+
+def pytest_sessionfinish(session: object, exitstatus: int) -> None:
+    """Delete the queues and exchanges this run declared on the broker."""
+    from testsupport.bus_cleanup import delete_declared_names
+
+    delete_declared_names()

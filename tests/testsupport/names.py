@@ -4,6 +4,8 @@ import uuid
 
 import pytest
 
+from testsupport.bus_cleanup import remember_bus_prefix
+
 
 def unique(label: str) -> str:
     return f"t{uuid.uuid4().hex[:12]}-{label}"
@@ -12,4 +14,6 @@ def unique(label: str) -> str:
 @pytest.fixture
 def unique_prefix() -> str:
     """A fresh prefix for Redis keys and AMQP names, one per test."""
-    return f"test-{uuid.uuid4().hex[:12]}:"
+    prefix = f"test-{uuid.uuid4().hex[:12]}:"
+    remember_bus_prefix(prefix)
+    return prefix

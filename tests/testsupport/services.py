@@ -16,6 +16,8 @@ from typing import Any, Final
 
 import pytest
 
+from testsupport.bus_cleanup import RESOLVED_AMQP
+
 LOCAL_URLS: Final = {
     "REDIS": "redis://127.0.0.1:6379/0",
     "AMQP": "amqp://guest:guest@127.0.0.1:5672/",
@@ -122,7 +124,9 @@ def redis_url(_containers: ExitStack) -> str:
 
 @pytest.fixture(scope="session")
 def amqp_url(_containers: ExitStack) -> str:
-    return service_url("AMQP", _containers)
+    url = service_url("AMQP", _containers)
+    RESOLVED_AMQP.append(url)
+    return url
 
 
 @pytest.fixture(scope="session")

@@ -14,9 +14,16 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 import pytest
 
+from testsupport.bus_cleanup import remember_bus_prefix
 from tilt_devstack.stack import RunningStack, StackConfig, start_stack
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+
+
+def remembered(prefix: str) -> str:
+    """A bus prefix whose queues are deleted when the session ends."""
+    remember_bus_prefix(prefix)
+    return prefix
 
 
 def free_port() -> int:
@@ -50,7 +57,7 @@ def stack_config(
         token_port=free_port(),
         emulator_port=free_port(),
         redis_prefix=f"{label}-{run}:",
-        bus_prefix=f"{label}-{run}.",
+        bus_prefix=remembered(f"{label}-{run}."),
         log_dir=ARTIFACTS / f"{label}-{run}",
         token_env={
             "TOKEN_SERVICE_DIRECTORY_MAX_AGE_S": "0.5",
