@@ -8,21 +8,16 @@ listens again on the same port.
 """
 
 import asyncio
-import socket
 import threading
 from collections.abc import Coroutine, Iterator
 from contextlib import contextmanager, suppress
 from typing import Any, Final
 from urllib.parse import urlsplit, urlunsplit
 
+from testsupport.stack import free_port
+
 CHUNK: Final = 65536
 DEFAULT_PORTS: Final = {"redis": 6379, "amqp": 5672, "postgresql": 5432, "http": 80}
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 class TcpProxy:
@@ -30,7 +25,7 @@ class TcpProxy:
 
     def __init__(self, upstream_host: str, upstream_port: int) -> None:
         self.upstream = (upstream_host, upstream_port)
-        self.port = _free_port()
+        self.port = free_port()
         self.accepted = 0
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)

@@ -5,10 +5,12 @@ with a database, Redis key prefix and AMQP names of its own, and its logs in
 test-artifacts/ so a failure can be read after the run.
 """
 
+import random
 import socket
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Final
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
@@ -26,10 +28,23 @@ def remembered(prefix: str) -> str:
     return prefix
 
 
+# Below Linux's ephemeral range (32768-60999), from which the kernel hands out
+# port 0 binds and outgoing connections: a port picked here and bound a moment
+# later by a child process cannot be taken by one of those meanwhile.
+PORT_RANGE: Final = range(20000, 32000)
+
+
 def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+    """A port nothing listens on now, outside the kernel's ephemeral range."""
+    for _ in range(100):
+        port = random.choice(PORT_RANGE)
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port in the test range")
 
 
 def with_database(url: str, name: str) -> str:
