@@ -66,14 +66,19 @@ async def test_a_broker_cut_is_survived_without_a_restart(
     with tcp_proxy(amqp_url) as proxy:
         url = proxy.url(amqp_url) + "?reconnect_interval=0.3"
         service = await probe.started(_with_amqp(settings, url))
-        proxy.cut()
-        await asyncio.sleep(1.0)  # reconnect attempts are refused meanwhile
-        proxy.restore()
+        try:
+            proxy.cut()
+            await asyncio.sleep(1.0)  # reconnect attempts are refused meanwhile
+            proxy.restore()
 
-        launch = probe.redeemed()
-        replies, _ = await probe.request(service.names, encode(launch), launch.jti)
-        reply = decode_reply((await probe.next_message(replies, timeout_s=15)).body)
-        await service.stop()
+            launch = probe.redeemed()
+            replies, _ = await probe.request(service.names, encode(launch), launch.jti)
+            message = await probe.next_message(replies, timeout_s=15)
+            reply = decode_reply(message.body)
+        finally:
+            # Even a failed attempt closes its pool and connection: a rerun
+            # must not leave sockets for the session's leak check to find.
+            await service.stop()
 
     assert isinstance(reply, ProvisioningResult)
     assert proxy.accepted >= 2
