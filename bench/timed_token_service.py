@@ -8,7 +8,6 @@ by the service's own middleware) and its server-side `duration_ms`. Joined on
 that gives each redemption's time with and without Cognito.
 """
 
-import sys
 import time
 from typing import Final
 
@@ -39,18 +38,10 @@ def timed(app: ASGIApp) -> ASGIApp:
 
 def main() -> None:
     """Like `token_service.entrypoint.main`, with the timer around the app."""
-    from bench.ceiling_app import serve
     from tilt_shared.logging import configure_logging
-    from tilt_shared.settings import SettingsError, load_settings
-    from token_service.entrypoint import create_app
-    from token_service.settings import PREFIX, Settings, check_settings
+    from token_service.entrypoint import create_app, serve, settings_or_exit
 
-    try:
-        settings = load_settings(Settings, PREFIX)
-        check_settings(settings)
-    except SettingsError as exc:
-        print(f"timed token-service: {exc}", file=sys.stderr)
-        raise SystemExit(2) from None
+    settings = settings_or_exit("timed token-service")
     configure_logging("token-service", settings.log_level)
     serve(timed(create_app(settings)), settings.host, settings.port)
 

@@ -10,7 +10,7 @@ TOKEN_SERVICE_OTEL_ENABLED, or when a test hands over its tracer provider.
 import sys
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import structlog
 from litestar import Litestar
@@ -144,26 +144,38 @@ def _links(
     )
 
 
-def main() -> None:
-    """The `token-service` console script: check settings, log, serve with uvicorn."""
-    import uvicorn
-
-    from tilt_shared.logging import configure_logging
+def settings_or_exit(program: str = "token-service") -> Settings:
+    """The settings from the environment, or exit 2 with a one-line reason."""
     from tilt_shared.settings import SettingsError, load_settings
 
     try:
         settings = load_settings(Settings, PREFIX)
         check_settings(settings)
     except SettingsError as exc:
-        print(f"token-service: {exc}", file=sys.stderr)
+        print(f"{program}: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
-    configure_logging("token-service", settings.log_level)
+    return settings
+
+
+def serve(app: Any, host: str, port: int) -> None:
+    """uvicorn as the service runs; the benchmark's ceiling uses it too."""
+    import uvicorn
+
     uvicorn.run(
-        create_app(settings),
-        host=settings.host,
-        port=settings.port,
+        app,
+        host=host,
+        port=port,
         workers=1,
         log_config=None,
         access_log=False,
         proxy_headers=True,
     )
+
+
+def main() -> None:
+    """The `token-service` console script: check settings, log, serve with uvicorn."""
+    from tilt_shared.logging import configure_logging
+
+    settings = settings_or_exit()
+    configure_logging("token-service", settings.log_level)
+    serve(create_app(settings), settings.host, settings.port)
