@@ -9,6 +9,9 @@ import pytest
 from ps_bus import BusProbe
 from structlog.testing import capture_logs
 
+from provisioning_service.adapters.inbound import (
+    aio_pika_launch_consumer as launch_consumer,
+)
 from provisioning_service.domain.errors import StoreUnavailable
 from provisioning_service.domain.launch import Launch, Provisioned, Rejection
 from provisioning_service.settings import Settings
@@ -128,6 +131,46 @@ async def test_a_poison_message_is_dead_lettered_after_bounded_retries(
     assert [
         log["reason"] for log in logs if log["event"] == "message_dead_lettered"
     ] == ["retries_exhausted"]
+
+
+async def test_a_reply_that_cannot_be_sent_is_retried_not_stranded(
+    probe: BusProbe,
+    settings: Settings,
+    seeded: dict[str, str],
+    in_memory_directory: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The reply channel is not back in time: the message goes round again.
+
+    Before, the failed publish escaped the callback and left the message
+    unacked on a live channel, answered by nobody until a restart.
+    """
+    store = FlakyStore(failures=0, outcome=provisioned)
+    restore_waits = 0
+
+    async def reply_channel_late_once(channel: Any) -> None:
+        nonlocal restore_waits
+        restore_waits += 1
+        if restore_waits == 1:
+            raise TimeoutError
+        await channel.ready()
+
+    monkeypatch.setattr(launch_consumer, "_restored", reply_channel_late_once)
+    service = await probe.started(settings, store=store, directory=in_memory_directory)
+    launch = probe.redeemed()
+
+    with capture_logs() as logs:
+        replies, _ = await probe.request(service.names, encode(launch), launch.jti)
+        message = await probe.next_message(replies)
+    await service.stop()
+
+    assert isinstance(decode_reply(message.body), ProvisioningResult)
+    assert store.calls == 2
+    assert [
+        log["retry_count"] for log in logs if log["event"] == "message_requeued"
+    ] == [1]
+    assert await probe.waiting() == 0
+    assert await probe.dead_letters() == []
 
 
 async def test_an_invalid_launch_is_answered_and_dead_lettered(

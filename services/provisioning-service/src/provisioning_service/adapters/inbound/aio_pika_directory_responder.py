@@ -3,9 +3,11 @@
 A request is acked once answered. One that cannot be answered (database
 down) is rejected without requeue: the asker times out and asks again, and a
 snapshot request is worthless after that. Garbage requests are dropped the
-same way; the queue has no dead-letter exchange.
+same way, and so is one whose answer cannot be published; the queue has no
+dead-letter exchange. No request is left unsettled to hold a prefetch slot.
 """
 
+import contextlib
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Final
@@ -72,37 +74,43 @@ class AioPikaDirectoryResponder:
             try:
                 _request_decoder.decode(message.body)
             except msgspec.DecodeError as exc:
-                await message.reject(requeue=False)
-                log.warning(
-                    "directory_request_dropped",
-                    reason="undecodable",
-                    error=str(exc)[:200],
-                )
+                await _drop(message, "undecodable", error=str(exc)[:200])
                 return
             if not message.reply_to:
-                await message.reject(requeue=False)
-                log.warning("directory_request_dropped", reason="no_reply_to")
+                await _drop(message, "no_reply_to")
                 return
 
             try:
                 directory = await self._read_directory()
             except Exception as exc:  # the asker retries; nothing to keep
-                await message.reject(requeue=False)
-                log.error("directory_request_failed", error_type=type(exc).__name__)
+                await _drop(
+                    message, "directory_unreadable", error_type=type(exc).__name__
+                )
                 return
 
             assert self._channel is not None
-            await self._channel.default_exchange.publish(
-                aio_pika.Message(
-                    encode(_snapshot(directory)),
-                    content_type="application/json",
-                    correlation_id=message.correlation_id,
-                    message_id=uuid.uuid4().hex,
-                ),
-                routing_key=message.reply_to,
-            )
+            try:
+                await self._channel.default_exchange.publish(
+                    aio_pika.Message(
+                        encode(_snapshot(directory)),
+                        content_type="application/json",
+                        correlation_id=message.correlation_id,
+                        message_id=uuid.uuid4().hex,
+                    ),
+                    routing_key=message.reply_to,
+                )
+            except Exception as exc:  # its channel died: the asker asks again
+                await _drop(message, "reply_failed", error_type=type(exc).__name__)
+                return
             await message.ack()
             log.info("directory_snapshot_sent", version=directory.version)
+
+
+async def _drop(message: AbstractIncomingMessage, reason: str, **details: str) -> None:
+    """Settles a request that gets no answer, even on a channel that just died."""
+    with contextlib.suppress(Exception):
+        await message.reject(requeue=False)
+    log.warning("directory_request_dropped", reason=reason, **details)
 
 
 def _snapshot(directory: Directory) -> DirectorySnapshot:

@@ -13,7 +13,11 @@ Policy, per message (DESIGN §7.1):
 - Success or rejection: publish the reply to `reply_to` (same
   `correlation_id`), then ack. The store is idempotent by `jti`, so a
   redelivery after a crash between commit and ack replies again and writes
-  nothing.
+  nothing. A reply that cannot be sent is a transient failure like the rest:
+  the copy's redelivery replies from the stored outcome.
+- A message is never left unsettled: if settling it fails (its channel died
+  under it), it is nacked back to the queue when that is still possible, and
+  otherwise the broker requeues it as the channel closes.
 
 Replies go out on a channel of their own without publisher confirms and
 without `mandatory`: a reply is transient and addressed to the asker's
@@ -21,11 +25,17 @@ direct reply-to, which no confirm makes safer; a lost one costs the asker
 its timeout and retry, which the `jti` makes harmless. Retries keep the
 confirmed channel, since the original is acked only once its copy is safe.
 
+After a reconnect aio-pika restores channels one at a time, so a message
+can arrive on the restored consumer channel while the reply channel is
+still closed. Every publish therefore first waits, bounded, for its channel
+to be restored.
+
 Each message is timed and counted by outcome; with a tracer it is a CONSUMER
 span continuing the trace its W3C headers carry (the token service's request).
 """
 
 import asyncio
+import contextlib
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -34,10 +44,10 @@ from typing import Any, Final
 import aio_pika
 import structlog
 from aio_pika.abc import (
-    AbstractChannel,
-    AbstractConnection,
     AbstractIncomingMessage,
     AbstractQueue,
+    AbstractRobustChannel,
+    AbstractRobustConnection,
 )
 from opentelemetry.trace import Tracer
 
@@ -65,6 +75,7 @@ from tilt_shared.telemetry import consumer_span
 RETRY_HEADER: Final = "x-retry-count"
 BACKOFF_BASE_S: Final = 0.1
 BACKOFF_MAX_S: Final = 2.0
+CHANNEL_RESTORE_WAIT_S: Final = 5.0
 DEAD_LETTERED: Final = "dead_lettered"
 
 log = structlog.get_logger(__name__)
@@ -91,15 +102,15 @@ class AioPikaLaunchConsumer:
         self._names = names
         self._prefetch = prefetch
         self._max_retries = max_retries
-        self._channel: AbstractChannel | None = None
-        self._replies: AbstractChannel | None = None
+        self._channel: AbstractRobustChannel | None = None
+        self._replies: AbstractRobustChannel | None = None
         self._queue: AbstractQueue | None = None
         self._consumer_tag: str | None = None
         self._in_flight = 0
         self._idle = asyncio.Event()
         self._idle.set()
 
-    async def start(self, connection: AbstractConnection) -> None:
+    async def start(self, connection: AbstractRobustConnection) -> None:
         self._channel = await connection.channel(publisher_confirms=True)
         self._replies = await connection.channel(publisher_confirms=False)
         await self._channel.set_qos(prefetch_count=self._prefetch)
@@ -127,12 +138,21 @@ class AioPikaLaunchConsumer:
             with structlog.contextvars.bound_contextvars(
                 message_id=message.message_id, correlation_id=message.correlation_id
             ):
-                outcome = await self._traced(message)
+                outcome = await self._settled(message)
             self._metrics.message_processed(outcome, time.perf_counter() - started)
         finally:
             self._in_flight -= 1
             if self._in_flight == 0:
                 self._idle.set()
+
+    async def _settled(self, message: AbstractIncomingMessage) -> str:
+        try:
+            return await self._traced(message)
+        except Exception:  # the channel died mid-settlement: give the message back
+            log.warning("message_unsettled", exc_info=True)
+            with contextlib.suppress(Exception):
+                await message.nack(requeue=True)
+            return "unsettled"
 
     async def _traced(self, message: AbstractIncomingMessage) -> str:
         if self._tracer is None:
@@ -155,15 +175,20 @@ class AioPikaLaunchConsumer:
         try:
             outcome = await self._provision(launch_of(wire))
         except InvalidLaunch as exc:
-            await self._reply(
-                message, ProvisioningRejected(jti=wire.jti, code=exc.code)
-            )
+            rejected = ProvisioningRejected(jti=wire.jti, code=exc.code)
+            try:
+                await self._reply(message, rejected)
+            except Exception:  # a courtesy: the asker's timeout covers its loss
+                log.warning("reply_lost", code=exc.code, exc_info=True)
             await self._dead_letter(message, reason=exc.code, error=str(exc))
             return DEAD_LETTERED
         except Exception as exc:  # transient or unknown: bounded retries decide
             return await self._retry_or_dead_letter(message, exc)
 
-        await self._reply(message, reply_of(outcome))
+        try:
+            await self._reply(message, reply_of(outcome))
+        except Exception as exc:  # no reply channel: the redelivery replies
+            return await self._retry_or_dead_letter(message, exc)
         await message.ack()
         return "rejected" if isinstance(outcome, Rejection) else "provisioned"
 
@@ -176,6 +201,7 @@ class AioPikaLaunchConsumer:
             log.info("reply_skipped", reason="no_reply_to")
             return
         assert self._replies is not None
+        await _restored(self._replies)
         await self._replies.default_exchange.publish(
             aio_pika.Message(
                 encode(reply),
@@ -201,6 +227,7 @@ class AioPikaLaunchConsumer:
 
         await asyncio.sleep(min(BACKOFF_BASE_S * 2**retries, BACKOFF_MAX_S))
         assert self._channel is not None
+        await _restored(self._channel)
         await self._channel.default_exchange.publish(
             aio_pika.Message(
                 message.body,
@@ -234,6 +261,11 @@ class AioPikaLaunchConsumer:
             queue=self._names.provisioning_queue,
             **details,
         )
+
+
+async def _restored(channel: AbstractRobustChannel) -> None:
+    """Waits out a reconnect's restore; raises TimeoutError if it never comes."""
+    await asyncio.wait_for(channel.ready(), timeout=CHANNEL_RESTORE_WAIT_S)
 
 
 def _retry_count(headers: dict[str, Any]) -> int:
