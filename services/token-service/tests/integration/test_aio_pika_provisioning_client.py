@@ -20,7 +20,7 @@ from provisioning_service.adapters.outbound.asyncpg_directory import (
 )
 from provisioning_service.entrypoint import Service, build
 from provisioning_service.settings import Settings
-from tilt_shared.bus import BusNames
+from tilt_shared.bus import LAUNCH_REDEEMED_KEY, BusNames
 from tilt_shared.messages import (
     ProvisioningResult,
     decode_launch_redeemed,
@@ -129,6 +129,38 @@ async def test_a_location_not_granted_comes_back_as_a_rejection(
     outcome = await client.provision(launch(partner_id, str(uuid.uuid4())), timeout_s=5)
 
     assert outcome == ProvisioningRejection(code="location_not_permitted")
+
+
+async def test_the_client_recovers_when_the_broker_closes_its_channel(
+    client: AioPikaProvisioningClient,
+    provisioning: Service,
+    granted: tuple[str, str],
+    amqp_url: str,
+    names: BusNames,
+) -> None:
+    """An operator deletes the exchange: the publish closes the client's channel.
+
+    aio-pika reopens that channel on the same connection, so no reconnect
+    callback runs; the reply consumer must come back with the channel, or
+    every later launch fails until a restart.
+    """
+    partner_id, location_id = granted
+    connection = await aio_pika.connect(amqp_url)
+    channel = await connection.channel()
+    await channel.exchange_delete(names.exchange)
+
+    with pytest.raises(DependencyUnavailable):
+        await client.provision(launch(partner_id, location_id), timeout_s=2)
+    exchange = await channel.declare_exchange(
+        names.exchange, aio_pika.ExchangeType.TOPIC, durable=True
+    )
+    queue = await channel.get_queue(names.provisioning_queue)
+    await queue.bind(exchange, routing_key=LAUNCH_REDEEMED_KEY)
+    await connection.close()
+
+    user = await client.provision(launch(partner_id, location_id), timeout_s=5)
+
+    assert isinstance(user, ProvisionedUser)
 
 
 async def test_concurrent_calls_each_get_their_own_reply(

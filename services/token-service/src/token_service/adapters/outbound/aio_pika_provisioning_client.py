@@ -10,6 +10,13 @@ is dropped. A request no queue is bound for is returned by the broker and
 fails at once instead of waiting for the timeout. A broker down at start-up
 is retried in the background; the service starts anyway, not ready.
 
+Direct reply-to is a pseudo-queue the robust channel never declares, so it
+does not come back by itself when the channel is reopened, whether after a
+reconnect or after the broker closed the channel alone (a deleted exchange,
+a protocol error). The consumer is set up again each time the channel
+reopens, and a request waits for it, within its timeout, rather than publish
+into the gap and close the channel again.
+
 Each request is a PRODUCER span whose W3C context travels in the message's
 headers, so provisioning continues the trace; each round trip is timed, and
 each provisioning answer counted (provisioned, rejected, timeout, unavailable).
@@ -23,9 +30,9 @@ from typing import Final
 import aio_pika
 import structlog
 from aio_pika.abc import (
-    AbstractChannel,
     AbstractExchange,
     AbstractIncomingMessage,
+    AbstractRobustChannel,
     AbstractRobustConnection,
 )
 from opentelemetry.trace import SpanKind, Tracer
@@ -85,8 +92,9 @@ class AioPikaProvisioningClient:
         self._metrics = metrics or NoMetrics()
         self._tracer = tracer
         self._connection: AbstractRobustConnection | None = None
-        self._channel: AbstractChannel | None = None
+        self._channel: AbstractRobustChannel | None = None
         self._exchange: AbstractExchange | None = None
+        self._replying = asyncio.Event()
         self._waiting: dict[str, set[asyncio.Future[bytes]]] = {}
         self._connector: asyncio.Task[None] | None = None
 
@@ -132,24 +140,25 @@ class AioPikaProvisioningClient:
             await connection.close()
             raise
         self._connection, self._channel, self._exchange = connection, channel, exchange
-        connection.reconnect_callbacks.add(self._on_reconnect)
+        channel.close_callbacks.add(self._on_channel_closed)
+        channel.reopen_callbacks.add(self._on_channel_reopened)
 
-    async def _consume_replies(self, channel: AbstractChannel) -> None:
+    async def _consume_replies(self, channel: AbstractRobustChannel) -> None:
         replies = await channel.get_queue(DIRECT_REPLY_TO, ensure=False)
         await replies.consume(self._on_reply, no_ack=True)
+        self._replying.set()
 
-    async def _on_reconnect(self, _connection: object) -> None:
-        """Consume direct reply-to again once the robust connection is back.
+    def _on_channel_closed(self, _channel: object, exc: BaseException | None) -> None:
+        self._replying.clear()
+        log.info("broker_channel_closed", error=type(exc).__name__)
 
-        The robust channel restores only the queues it declared, and direct
-        reply-to is a pseudo-queue it never declares: without this every
-        publish after a reconnect fails with "fast reply consumer does not
-        exist", and no link opens until the process restarts.
-        """
-        if self._channel is None:
+    async def _on_channel_reopened(self, channel: AbstractRobustChannel | None) -> None:
+        # Without this every publish fails with "fast reply consumer does not
+        # exist", which closes the channel again, until the process restarts.
+        if channel is None:  # the sender is held weakly and is already gone
             return
-        await self._consume_replies(self._channel)
-        log.info("broker_reconnected", action="reply_consumer_restored")
+        await self._consume_replies(channel)
+        log.info("broker_channel_reopened", action="reply_consumer_restored")
 
     @property
     def is_connected(self) -> bool:
@@ -240,6 +249,7 @@ class AioPikaProvisioningClient:
         published = False
         try:
             async with asyncio.timeout(timeout_s):
+                await self._until_replies_can_arrive()
                 await self._exchange.publish(
                     message, routing_key=routing_key, mandatory=True
                 )
@@ -256,6 +266,14 @@ class AioPikaProvisioningClient:
             raise DependencyUnavailable(RABBITMQ, type(exc).__name__) from exc
         finally:
             self._forget(correlation_id, reply)
+
+    async def _until_replies_can_arrive(self) -> None:
+        """Waits out a channel being restored; fails at once while disconnected."""
+        if self._replying.is_set():
+            return
+        if not self.is_connected:
+            raise DependencyUnavailable(RABBITMQ, "reconnecting")
+        await self._replying.wait()
 
     def _forget(self, correlation_id: str, reply: asyncio.Future[bytes]) -> None:
         waiting = self._waiting.get(correlation_id)
