@@ -75,6 +75,48 @@ async def test_a_key_reused_with_another_body_is_refused(app: App) -> None:
     assert len(app.world.ledger.records) == 1
 
 
+async def test_an_invalid_body_is_a_field_error_even_under_a_used_key(
+    app: App,
+) -> None:
+    """The body is judged first: a broken retry learns what to fix, not `reused`."""
+    await app.mint("order-4")
+
+    broken = await app.mint("order-4", role_slug="owner")
+
+    assert broken.status_code == 422
+    assert broken.json()["code"] == "validation_failed"
+    assert [e["field"] for e in broken.json()["errors"]] == ["role_slug"]
+
+
+async def test_a_bad_key_and_a_bad_body_are_listed_together(app: App) -> None:
+    answer = await app.mint("", external_user_id="")
+
+    assert answer.status_code == 422
+    assert sorted(e["field"] for e in answer.json()["errors"]) == [
+        "Idempotency-Key",
+        "external_user_id",
+    ]
+
+
+async def test_two_idempotency_keys_are_refused_not_guessed_between(
+    app: App,
+) -> None:
+    """Which one the partner meant is unknowable; no link is minted."""
+    answer = await app.client.post(
+        URL,
+        json=BODY,
+        headers=[
+            ("Authorization", "Bearer p1"),
+            ("Idempotency-Key", "order-5"),
+            ("Idempotency-Key", "order-6"),
+        ],
+    )
+
+    assert answer.status_code == 422
+    assert [e["field"] for e in answer.json()["errors"]] == ["Idempotency-Key"]
+    assert app.world.ledger.records == {}
+
+
 async def test_a_failed_mint_frees_its_key_for_the_retry(app: App) -> None:
     """A refused mint (location not granted) leaves the key free to mint later."""
     refused = await app.mint(

@@ -23,6 +23,7 @@ from token_service.domain.errors import (
     ServiceUnavailable,
     ValidationFailed,
 )
+from token_service.domain.launch import validate_launch_request
 
 log = structlog.get_logger(__name__)
 T = TypeVar("T")
@@ -56,6 +57,33 @@ def check_idempotency_key(value: str) -> str:
             ),
         )
     )
+
+
+def check_keyed_request(partner_id: str, fields: LaunchRequestFields, key: str) -> str:
+    """The key, or `ValidationFailed` listing every invalid field, the key included.
+
+    The body is judged before the key is looked up, so a broken retry learns
+    which field to fix rather than that its body differs from the first.
+    """
+    errors: list[FieldError] = []
+    try:
+        validate_launch_request(
+            partner_id,
+            fields.external_user_id,
+            fields.display_name,
+            fields.location_id,
+            fields.role_slug,
+        )
+    except ValidationFailed as invalid:
+        errors.extend(invalid.errors)
+    try:
+        check_idempotency_key(key)
+    except ValidationFailed as invalid:
+        errors.extend(invalid.errors)
+
+    if errors:
+        raise ValidationFailed(tuple(errors))
+    return key
 
 
 def fingerprint(fields: LaunchRequestFields) -> str:
@@ -97,7 +125,7 @@ class IdempotentMint:
     ) -> MintAnswer:
         if key is None:
             return MintAnswer(await self._new(partner_id, fields), replayed=False)
-        key = check_idempotency_key(key)
+        key = check_keyed_request(partner_id, fields, key)
         body = fingerprint(fields)
 
         remembered = await self._wait_for_key(partner_id, key, body)
