@@ -1,11 +1,15 @@
 """In-memory fakes of the token service ports, for unit tests and the contract suite."""
 
+import asyncio
+import contextlib
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from itertools import count
 from typing import TYPE_CHECKING, Literal
 
 from tilt_shared.settings import Secret
+from token_service.application.follow_directory import FollowDirectory, PartnerState
 from token_service.application.launch_ports import ClaimRefused, Throttled
 from token_service.application.ports import DependencyUnavailable
 from token_service.domain.errors import (
@@ -273,19 +277,40 @@ class InMemoryPartnerDirectory:
             raise LocationNotPermitted()
 
 
-class InMemoryDirectorySource:
-    """`DirectorySource` serving a dict; counts snapshots taken."""
+class FixedDirectoryListener:
+    """Stands in for the AMQP directory listener: loads `grants` as version 1
+    at start and again whenever the copy asks for a snapshot."""
 
-    def __init__(self, grants: dict[str, tuple[str, frozenset[str]]]) -> None:
-        self.grants = grants
-        self.failing = False
-        self.snapshots = 0
+    def __init__(
+        self,
+        grants: dict[str, tuple[str, frozenset[str]]],
+        follow: FollowDirectory,
+        wanted: asyncio.Event,
+    ) -> None:
+        self._partners = [
+            PartnerState(partner_id, status, locations, False)
+            for partner_id, (status, locations) in grants.items()
+        ]
+        self._follow = follow
+        self._wanted = wanted
+        self._task: asyncio.Task[None] | None = None
 
-    async def snapshot(self, timeout_s: float) -> dict[str, tuple[str, frozenset[str]]]:
-        if self.failing:
-            raise DependencyUnavailable("provisioning", "fake outage")
-        self.snapshots += 1
-        return dict(self.grants)
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run())
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def _run(self) -> None:
+        while True:
+            # Like the real listener, a Redis outage waits for the next request.
+            with contextlib.suppress(DependencyUnavailable):
+                await self._follow.snapshot(1, self._partners)
+            await self._wanted.wait()
+            self._wanted.clear()
 
 
 def expired_copy(session: BrowserSession, now: datetime) -> BrowserSession:
@@ -338,9 +363,6 @@ class FakeWorld:
     directory: InMemoryPartnerDirectory = field(
         default_factory=lambda: InMemoryPartnerDirectory(dict(GRANTS))
     )
-    source: InMemoryDirectorySource = field(
-        default_factory=lambda: InMemoryDirectorySource(dict(GRANTS))
-    )
     ledger: InMemoryLaunchLedger = field(default_factory=InMemoryLaunchLedger)
     limiter: InMemoryMintRateLimiter = field(default_factory=InMemoryMintRateLimiter)
     sessions: InMemorySessionStore | None = None
@@ -356,7 +378,7 @@ class FakeWorld:
                 bus=self.bus,
                 issuer=self.issuer,
                 authenticator=self.authenticator,
-                directory_source=self.source,
+                directory_listener=partial(FixedDirectoryListener, dict(GRANTS)),
                 clock=self.clock,
                 ids=self.ids,
             )

@@ -25,10 +25,11 @@ from token_service.application.launch_ports import (
 )
 from token_service.application.link_ports import IdempotencyKeys, LaunchRegistry
 from token_service.application.metrics import LaunchMetrics, NoMetrics
-from token_service.application.ports import (
-    DirectorySource,
-    RedemptionBus,
-    SessionIssuer,
+from token_service.application.ports import RedemptionBus, SessionIssuer
+from token_service.directory_wiring import (
+    ListenerFactory,
+    amqp_listener,
+    directory_copy,
 )
 from token_service.settings import Settings, decode_key, parse_key_ring
 
@@ -49,7 +50,8 @@ class Adapters:
     tokens: LaunchTokens | None = None
     authenticator: PartnerAuthenticator | None = None
     directory: PartnerDirectory | None = None
-    directory_source: DirectorySource | None = None
+    # Builds what feeds the Redis copy when `directory` is not given.
+    directory_listener: ListenerFactory | None = None
     bus: RedemptionBus | None = None
     issuer: SessionIssuer | None = None
     clock: Clock | None = None
@@ -86,14 +88,12 @@ async def build_missing(
     if not (given.ledger and given.sessions and given.limiter and given.directory):
         redis_client = _redis_client(settings, stack, probes)
         adapters = _with_redis(settings, adapters, redis_client)
-    if not (given.bus and (given.directory_source or given.directory)):
+    if given.bus is None:
         adapters = await _with_amqp(settings, adapters, stack, probes, metrics, tracer)
-    if adapters.directory is None and given.directory_source is None:
-        adapters = _with_directory_copy(settings, adapters, stack, redis_client)
-    elif adapters.directory is None:
-        adapters = replace(
-            adapters, directory=_redis_directory(settings, adapters, redis_client)
-        )
+    if given.directory is None:
+        listen = given.directory_listener or amqp_listener(settings)
+        directory = directory_copy(settings, redis_client, listen, stack)
+        adapters = replace(adapters, directory=directory)
     if given.issuer is None:
         adapters = _with_cognito(settings, adapters, stack, metrics, tracer)
     if given.authenticator is None:
@@ -183,51 +183,6 @@ def _with_redis(settings: Settings, adapters: Adapters, client: Any) -> Adapters
     )
 
 
-def _redis_directory(
-    settings: Settings, adapters: Adapters, client: Any
-) -> PartnerDirectory:
-    from token_service.adapters.outbound.redis_partner_directory import (
-        RedisPartnerDirectory,
-    )
-
-    return RedisPartnerDirectory(
-        client,
-        need(adapters.directory_source),
-        need(adapters.clock),
-        settings.redis_prefix,
-        settings.directory_max_age_s,
-        settings.provisioning_timeout_s,
-    )
-
-
-def _with_directory_copy(
-    settings: Settings, adapters: Adapters, stack: AsyncExitStack, client: Any
-) -> Adapters:
-    """The event-fed copy (DESIGN §7.2) and the listener that feeds it."""
-    from tilt_shared.bus import BusNames
-    from token_service.adapters.inbound.aio_pika_directory_listener import (
-        AioPikaDirectoryListener,
-    )
-    from token_service.adapters.outbound.redis_directory_copy import (
-        RedisDirectoryCopy,
-    )
-    from token_service.application.follow_directory import FollowDirectory
-
-    copy = RedisDirectoryCopy(
-        client, settings.redis_prefix, settings.provisioning_timeout_s
-    )
-    listener = AioPikaDirectoryListener(
-        settings.amqp_url,
-        BusNames.with_prefix(settings.bus_prefix),
-        FollowDirectory(copy),
-        copy.snapshot_wanted,
-        settings.directory_resync_s,
-    )
-    listener.start()
-    stack.push_async_callback(listener.close)
-    return replace(adapters, directory=copy)
-
-
 async def _with_amqp(
     settings: Settings,
     adapters: Adapters,
@@ -251,11 +206,7 @@ async def _with_amqp(
         return bool(client.is_connected)
 
     probes["amqp"] = amqp_ready
-    return replace(
-        adapters,
-        bus=adapters.bus or client,
-        directory_source=adapters.directory_source or client,
-    )
+    return replace(adapters, bus=client)
 
 
 def _with_cognito(

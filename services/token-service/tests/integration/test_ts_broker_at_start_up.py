@@ -89,7 +89,7 @@ async def test_the_service_starts_not_ready_while_the_broker_is_down(
     )
     fakes = FakeWorld().adapters(in_memory_stores=False)
     app = create_app(
-        settings, overrides=replace(fakes, bus=None, directory_source=None)
+        settings, overrides=replace(fakes, bus=None, directory_listener=None)
     )
 
     async with AsyncTestClient(app=app, base_url=TEST_BASE_URL) as client:

@@ -98,6 +98,112 @@ async def test_an_event_on_an_empty_copy_asks_for_a_snapshot(
     assert await follow.changed(1, state({LOCATION})) is True
 
 
+async def test_only_granted_locations_pass(redis: Redis, unique_prefix: str) -> None:
+    """A granted location passes in any case; others and strangers get one answer."""
+    copy = fresh_copy(redis, unique_prefix)
+    suspended = PartnerState("p3", "suspended", frozenset({LOCATION}), False)
+    await copy.load(1, [state({LOCATION}), suspended])
+
+    await copy.check("p1", LOCATION.upper())
+
+    with pytest.raises(LocationNotPermitted):
+        await copy.check("p1", str(uuid.uuid4()))
+    with pytest.raises(LocationNotPermitted):
+        await copy.check("nobody", LOCATION)
+    with pytest.raises(PartnerSuspended):
+        await copy.check("p3", LOCATION)
+
+
+async def test_a_copy_loaded_once_serves_every_replica(
+    redis: Redis, unique_prefix: str
+) -> None:
+    """Another replica answers from the shared copy without asking for a snapshot."""
+    await fresh_copy(redis, unique_prefix).load(1, [state({LOCATION})])
+    other = fresh_copy(redis, unique_prefix)
+
+    await other.check("p1", LOCATION)
+
+    assert not other.snapshot_wanted.is_set()
+
+
+async def test_a_copy_behind_a_lost_event_answers_until_the_snapshot(
+    redis: Redis, unique_prefix: str
+) -> None:
+    """A skipped version asks for a snapshot; meanwhile the stale copy still
+    answers (provisioning re-checks at redemption), and the snapshot repairs it."""
+    copy = fresh_copy(redis, unique_prefix)
+    follow = FollowDirectory(copy)
+    await copy.load(1, [state({LOCATION})])
+
+    wants_snapshot = await follow.changed(3, state(set()))
+    await copy.check("p1", LOCATION)
+    await follow.snapshot(3, [state(set())])
+
+    assert wants_snapshot is True
+    with pytest.raises(LocationNotPermitted):
+        await copy.check("p1", LOCATION)
+
+
+async def test_an_empty_copy_nobody_loads_is_unavailable(
+    redis: Redis, unique_prefix: str
+) -> None:
+    """No copy and no snapshot within the timeout: a 503, after asking for one."""
+    copy = fresh_copy(redis, unique_prefix, load_timeout_s=0.1)
+
+    with pytest.raises(DependencyUnavailable):
+        await copy.check("p1", LOCATION)
+
+    assert copy.snapshot_wanted.is_set()
+
+
+async def test_a_partner_is_answered_from_memory_until_max_age(
+    redis: Redis, unique_prefix: str
+) -> None:
+    """Within the memory's age a check needs no Redis; past it, Redis is read."""
+    copy = RedisDirectoryCopy(
+        redis, unique_prefix, load_timeout_s=0.1, memory_max_age_s=0.3
+    )
+    await copy.load(1, [state({LOCATION})])
+    await copy.check("p1", LOCATION)
+    await redis.delete(f"{unique_prefix}{{directory}}:copy:version")
+
+    await copy.check("p1", LOCATION)
+
+    await asyncio.sleep(0.35)
+    with pytest.raises(DependencyUnavailable):
+        await copy.check("p1", LOCATION)
+
+
+async def test_an_applied_change_is_not_answered_from_memory(
+    redis: Redis, unique_prefix: str
+) -> None:
+    """The replica that applies a revoke forgets the partner at once."""
+    copy = RedisDirectoryCopy(redis, unique_prefix, memory_max_age_s=60)
+    await copy.load(1, [state({LOCATION})])
+    await copy.check("p1", LOCATION)
+
+    await copy.apply(2, state(set()))
+
+    with pytest.raises(LocationNotPermitted):
+        await copy.check("p1", LOCATION)
+
+
+async def test_redis_down_is_a_dependency_failure() -> None:
+    """A Redis that does not answer raises DependencyUnavailable, no driver error."""
+    dead = Redis.from_url("redis://127.0.0.1:1/0", socket_connect_timeout=0.5)
+    copy = RedisDirectoryCopy(dead, "x:")
+
+    try:
+        with pytest.raises(DependencyUnavailable):
+            await copy.check("p1", LOCATION)
+        with pytest.raises(DependencyUnavailable):
+            await copy.apply(2, state({LOCATION}))
+        with pytest.raises(DependencyUnavailable):
+            await copy.load(1, [state({LOCATION})])
+    finally:
+        await dead.aclose()
+
+
 async def test_provisioning_down_at_start_then_the_snapshot_loads(
     redis: Redis, amqp_url: str, unique_prefix: str
 ) -> None:

@@ -28,7 +28,7 @@ async def test_real_adapters_start_and_report_ready(
         provisioning_timeout_s=0.5,
     )
     fakes = FakeWorld().adapters(in_memory_stores=False)
-    real = replace(fakes, bus=None, directory_source=None, issuer=None)
+    real = replace(fakes, bus=None, directory_listener=None, issuer=None)
     app = create_app(settings, overrides=real)
 
     async with AsyncTestClient(app=app, base_url=TEST_BASE_URL) as client:

@@ -1,4 +1,4 @@
-"""Redis session store and partner directory copy against a real Redis."""
+"""The Redis session store against a real Redis."""
 
 from collections.abc import AsyncIterator
 from dataclasses import replace
@@ -6,20 +6,9 @@ from datetime import timedelta
 
 import pytest
 import redis.asyncio as redis
-from token_fakes import (
-    GRANTS,
-    LOCATION_1,
-    LOCATION_2,
-    FixedClock,
-    InMemoryDirectorySource,
-)
+from token_fakes import LOCATION_1, FixedClock
 
-from token_service.adapters.outbound.redis_partner_directory import (
-    RedisPartnerDirectory,
-)
 from token_service.adapters.outbound.redis_session_store import RedisSessionStore
-from token_service.application.ports import DependencyUnavailable
-from token_service.domain.errors import LocationNotPermitted, PartnerSuspended
 from token_service.domain.identity import CognitoTokens
 from token_service.domain.session import SESSION_LIFETIME, BrowserSession
 
@@ -82,97 +71,3 @@ async def test_deleted_session_is_gone(client: redis.Redis, unique_prefix: str) 
     await store.delete(session.session_id)
 
     assert await store.get(session.session_id) is None
-
-
-def directory(
-    client: redis.Redis, prefix: str, source: InMemoryDirectorySource, clock: FixedClock
-) -> RedisPartnerDirectory:
-    return RedisPartnerDirectory(client, source, clock, prefix, max_age_s=5.0)
-
-
-async def test_directory_grants_only_granted_locations(
-    client: redis.Redis, unique_prefix: str
-) -> None:
-    """Granted passes; foreign and unknown locations and partners get one answer."""
-    source, clock = InMemoryDirectorySource(dict(GRANTS)), FixedClock()
-    copy = directory(client, unique_prefix, source, clock)
-
-    await copy.check("p1", LOCATION_1)
-    with pytest.raises(LocationNotPermitted):
-        await copy.check("p1", LOCATION_2)
-    with pytest.raises(LocationNotPermitted):
-        await copy.check("nobody", LOCATION_1)
-    with pytest.raises(PartnerSuspended):
-        await copy.check("p3", LOCATION_1)
-
-
-async def test_directory_is_shared_and_reloaded_when_stale(
-    client: redis.Redis, unique_prefix: str
-) -> None:
-    """A fresh copy serves another instance; a stale one is reloaded."""
-    source, clock = InMemoryDirectorySource(dict(GRANTS)), FixedClock()
-    await directory(client, unique_prefix, source, clock).check("p1", LOCATION_1)
-    other = directory(client, unique_prefix, source, clock)
-
-    await other.check("p1", LOCATION_1)
-    assert source.snapshots == 1
-    clock.advance(6)
-    await other.check("p1", LOCATION_1)
-    assert source.snapshots == 2
-
-
-async def test_directory_reloads_once_on_a_miss(
-    client: redis.Redis, unique_prefix: str
-) -> None:
-    """A grant added since the last load is seen on a miss older than 1 s."""
-    source, clock = InMemoryDirectorySource(dict(GRANTS)), FixedClock()
-    copy = directory(client, unique_prefix, source, clock)
-    await copy.check("p1", LOCATION_1)
-    source.grants["p1"] = ("active", frozenset({LOCATION_1, LOCATION_2}))
-    clock.advance(2)
-
-    await copy.check("p1", LOCATION_2)
-
-    assert source.snapshots == 2
-
-
-async def test_directory_without_copy_and_source_down_is_unavailable(
-    client: redis.Redis, unique_prefix: str
-) -> None:
-    """Provisioning down and no copy yet: the dependency error surfaces (503)."""
-    source, clock = InMemoryDirectorySource(dict(GRANTS)), FixedClock()
-    source.failing = True
-
-    with pytest.raises(DependencyUnavailable):
-        await directory(client, unique_prefix, source, clock).check("p1", LOCATION_1)
-
-
-async def test_directory_keeps_a_stale_copy_when_the_source_is_down(
-    client: redis.Redis, unique_prefix: str
-) -> None:
-    """A stale copy still answers while provisioning is away."""
-    source, clock = InMemoryDirectorySource(dict(GRANTS)), FixedClock()
-    copy = directory(client, unique_prefix, source, clock)
-    await copy.check("p1", LOCATION_1)
-    source.failing = True
-    clock.advance(60)
-
-    await copy.check("p1", LOCATION_1)
-
-
-async def test_directory_answers_a_fresh_grant_from_memory_until_max_age(
-    client: redis.Redis, unique_prefix: str
-) -> None:
-    """A granted check within max_age needs no Redis; past it, Redis is read again."""
-    source, clock = InMemoryDirectorySource(dict(GRANTS)), FixedClock()
-    copy = directory(client, unique_prefix, source, clock)
-    await copy.check("p1", LOCATION_1)
-    await client.delete(f"{unique_prefix}{{directory}}:current")
-    source.failing = True
-    clock.advance(4)
-
-    await copy.check("p1", LOCATION_1)
-
-    clock.advance(2)
-    with pytest.raises(DependencyUnavailable):
-        await copy.check("p1", LOCATION_1)

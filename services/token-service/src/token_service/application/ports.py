@@ -44,18 +44,6 @@ class RedemptionBus(Protocol):
     ) -> ProvisionedUser | ProvisioningRejection: ...
 
 
-class DirectorySource(Protocol):
-    """Fetches provisioning's directory: partner status and granted locations.
-
-    Returns `{partner_id: (status, frozenset(location_ids))}`. Raises
-    `DependencyUnavailable` when provisioning does not answer in `timeout_s`.
-    """
-
-    async def snapshot(
-        self, timeout_s: float
-    ) -> dict[str, tuple[str, frozenset[str]]]: ...
-
-
 class SessionIssuer(Protocol):
     """Signs a POS user in to Cognito and out again (DESIGN §9).
 
