@@ -32,7 +32,7 @@ def build_app() -> Litestar:
 
 def serve(app: ASGIApp, host: str, port: int) -> None:
     """The token service's own server and flags, so the ceiling stays comparable."""
-    from token_service.entrypoint import serve as serve_like_the_service
+    from token_service.uvicorn_server import serve as serve_like_the_service
 
     serve_like_the_service(app, host, port)
 

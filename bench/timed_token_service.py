@@ -39,7 +39,8 @@ def timed(app: ASGIApp) -> ASGIApp:
 def main() -> None:
     """Like `token_service.entrypoint.main`, with the timer around the app."""
     from tilt_shared.logging import configure_logging
-    from token_service.entrypoint import create_app, serve, settings_or_exit
+    from token_service.entrypoint import create_app, settings_or_exit
+    from token_service.uvicorn_server import serve
 
     settings = settings_or_exit("timed token-service")
     configure_logging("token-service", settings.log_level)

@@ -10,7 +10,7 @@ TOKEN_SERVICE_OTEL_ENABLED, or when a test hands over its tracer provider.
 import sys
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import structlog
 from litestar import Litestar
@@ -35,6 +35,7 @@ from token_service.application.link_ports import IdempotencyKeys, LaunchRegistry
 from token_service.application.mint_launch import MintLaunch
 from token_service.application.redeem_launch import RedeemLaunch
 from token_service.settings import PREFIX, Settings, check_settings
+from token_service.uvicorn_server import serve
 
 __all__ = ["Adapters", "create_app", "main"]
 T = TypeVar("T")
@@ -157,23 +158,11 @@ def settings_or_exit(program: str = "token-service") -> Settings:
     return settings
 
 
-def serve(app: Any, host: str, port: int) -> None:
-    """uvicorn as the service runs; the benchmark's ceiling uses it too."""
-    import uvicorn
-
-    uvicorn.run(
-        app,
-        host=host,
-        port=port,
-        workers=1,
-        log_config=None,
-        access_log=False,
-        proxy_headers=True,
-    )
-
-
 def main() -> None:
-    """The `token-service` console script: check settings, log, serve with uvicorn."""
+    """The `token-service` console script: check settings, log, serve with uvicorn.
+
+    Exits 2 on bad settings, 1 when the port is taken or the app cannot start.
+    """
     from tilt_shared.logging import configure_logging
 
     settings = settings_or_exit()
