@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
+from testsupport.bus_cleanup import delete_bus_names
 from testsupport.stack import drop_database, free_port, stack_config
 from tilt_devstack.stack import RunningStack, console_script, start_stack, token_env
 
@@ -97,8 +98,23 @@ class BenchStack:
 
 
 @contextmanager
+def removed_afterwards(
+    admin_url: str, database: str, amqp_url: str, bus_prefix: str
+) -> Iterator[None]:
+    """On exit, even on a failure or Ctrl-C: drop the run's database and
+    delete the quorum queues and exchanges its services declared on the broker."""
+    try:
+        yield
+    finally:
+        try:
+            asyncio.run(drop_database(admin_url, database))
+        finally:
+            delete_bus_names(amqp_url, [bus_prefix])
+
+
+@contextmanager
 def bench_stack() -> Iterator[BenchStack]:
-    """The product on its own database, prefixes and ports; dropped afterwards."""
+    """The product on its own database, prefixes and ports, removed afterwards."""
     admin_url = url("DATABASE_URL")
     config, database = stack_config(
         url("REDIS_URL"), url("AMQP_URL"), admin_url, "bench"
@@ -106,11 +122,12 @@ def bench_stack() -> Iterator[BenchStack]:
     config = dataclasses.replace(
         config, token_env={**config.token_env, **LOAD_SETTINGS}
     )
-    try:
-        with start_stack(config) as running:
-            assert config.log_dir is not None
-            bench = BenchStack(running, config.log_dir)
-            pin(bench.pid("token-service"))
-            yield bench
-    finally:
-        asyncio.run(drop_database(admin_url, database))
+    removed = removed_afterwards(
+        admin_url, database, config.amqp_url, config.bus_prefix
+    )
+    # The stack stops first, so no consumer declares the names again.
+    with removed, start_stack(config) as running:
+        assert config.log_dir is not None
+        bench = BenchStack(running, config.log_dir)
+        pin(bench.pid("token-service"))
+        yield bench

@@ -2,10 +2,12 @@
 
 Durable quorum queues outlive the run that declared them; hundreds of them
 slow the broker down for every later run on the machine. Names are unique
-per run, so deleting them never touches another run's.
+per run, so deleting them never touches another run's. The bench deletes its
+own names with `delete_bus_names` too.
 """
 
 import asyncio
+from collections.abc import Iterable
 from typing import Final
 
 import aio_pika
@@ -44,11 +46,15 @@ async def _delete(amqp_url: str, prefixes: set[str]) -> None:
         await connection.close()
 
 
-def delete_declared_names() -> None:
-    """Called once at the end of the session; best effort, never fails it."""
-    if not BUS_PREFIXES or not RESOLVED_AMQP:
-        return
+def delete_bus_names(amqp_url: str, prefixes: Iterable[str]) -> None:
+    """Delete the queues and exchanges under `prefixes`; best effort, never raises."""
     try:
-        asyncio.run(asyncio.wait_for(_delete(RESOLVED_AMQP[0], BUS_PREFIXES), 60))
+        asyncio.run(asyncio.wait_for(_delete(amqp_url, set(prefixes)), 60))
     except Exception as exc:  # cleanup must never turn a green run red
         print(f"bus cleanup skipped: {type(exc).__name__}")
+
+
+def delete_declared_names() -> None:
+    """Called once at the end of the session."""
+    if BUS_PREFIXES and RESOLVED_AMQP:
+        delete_bus_names(RESOLVED_AMQP[0], BUS_PREFIXES)
