@@ -12,8 +12,6 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 
-import aio_pika
-import asyncpg
 import httpx
 import pytest
 
@@ -21,17 +19,17 @@ from testsupport.launches import (
     PartnerClient,
     browser,
     count_rows,
+    dead_letters,
+    redemptions,
+    until_ready,
     user_and_membership_rows,
 )
 from testsupport.proxy import TcpProxy, tcp_proxy
+from testsupport.row_blocker import RowBlocker
 from testsupport.stack import drop_database, free_port, stack_config
 from tilt_devstack.stack import RunningStack, start_stack
-from tilt_shared.bus import BusNames
 
 pytestmark = pytest.mark.e2e
-
-# Robust AMQP connections retry every 5 s by default; a cut here lasts seconds.
-FAST_RECONNECT = "?reconnect_interval=0.5"
 
 
 @dataclass
@@ -48,32 +46,10 @@ class FaultyStack:
         return PartnerClient(self.stack, self.stack.demo)
 
     def dead_letters(self) -> list[bytes]:
-        """Drains the stack's dead-letter queue (straight to RabbitMQ)."""
+        return dead_letters(self.stack, self.amqp_url)
 
-        async def drain() -> list[bytes]:
-            connection = await aio_pika.connect(self.amqp_url)
-            channel = await connection.channel()
-            names = BusNames.with_prefix(self.stack.config.bus_prefix)
-            queue = await channel.get_queue(names.dead_letter_queue)
-            bodies = []
-            while (message := await queue.get(no_ack=True, fail=False)) is not None:
-                bodies.append(message.body)
-            await connection.close()
-            return bodies
-
-        return asyncio.run(drain())
-
-    def wait_ready(self, timeout_s: float = 20) -> None:
-        deadline = time.monotonic() + timeout_s
-        url = f"{self.stack.config.token_url}/readyz"
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(url, timeout=2).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.2)
-        raise AssertionError("the token service never became ready again")
+    def wait_ready(self) -> None:
+        until_ready(self.stack)
 
 
 @pytest.fixture(scope="module")
@@ -93,16 +69,13 @@ def faulty(
         proxied = replace(
             config,
             redis_url=redis.url(redis_url),
-            amqp_url=amqp.url(amqp_url) + FAST_RECONNECT,
+            amqp_url=amqp.url(amqp_url),
             database_url=postgres.url(config.database_url),
             token_env={
                 **config.token_env,
                 "TOKEN_SERVICE_COGNITO_ENDPOINT_URL": cognito_url,
             },
-            provisioning_env={
-                "PROVISIONING_AMQP_URL": provisioning_amqp.url(amqp_url)
-                + FAST_RECONNECT
-            },
+            provisioning_env={"PROVISIONING_AMQP_URL": provisioning_amqp.url(amqp_url)},
         )
         try:
             with start_stack(proxied) as stack:
@@ -117,15 +90,6 @@ def _session_cookie(response: httpx.Response) -> bool:
     return any(
         "max-age=0" not in value.lower()
         for value in response.headers.get_list("set-cookie")
-    )
-
-
-def _redemptions(faulty: FaultyStack, external_user_id: str) -> int:
-    return count_rows(
-        faulty.stack,
-        "SELECT count(*) FROM launch_redemption_tbl r JOIN pos_user_tbl u"
-        " USING (pos_user_id) WHERE u.external_user_id = $1",
-        external_user_id,
     )
 
 
@@ -169,7 +133,7 @@ def test_c04_fifty_opens_across_two_processes_redeem_once(
         1,
         1,
     )
-    assert _redemptions(faulty, user) == 1
+    assert redemptions(faulty.stack, user) == 1
     assert faulty.dead_letters() == []
 
 
@@ -192,7 +156,7 @@ def test_c10_ten_first_links_of_one_user_make_one_user(faulty: FaultyStack) -> N
         1,
         1,
     )
-    assert _redemptions(faulty, user) == statuses.count(303)
+    assert redemptions(faulty.stack, user) == statuses.count(303)
     assert faulty.dead_letters() == []
 
 
@@ -221,7 +185,7 @@ def test_c12_the_first_role_at_a_location_is_kept(faulty: FaultyStack) -> None:
 
     assert statuses == [303, 303, 303]
     assert role == 1
-    assert _redemptions(faulty, user) == 3
+    assert redemptions(faulty.stack, user) == 3
     assert faulty.dead_letters() == []
 
 
@@ -257,7 +221,7 @@ def test_c05_redis_cut_while_the_link_is_being_opened(faulty: FaultyStack) -> No
     partner = faulty.partner()
     user = "emp-c05-mid"
     url = partner.launch_url(external_user_id=user)
-    blocker = _RowBlocker(faulty.stack.config.database_url, partner, user)
+    blocker = RowBlocker(faulty.stack.config.database_url, partner, user)
 
     answers: list[httpx.Response] = []
     with browser(faulty.stack) as client:
@@ -314,7 +278,7 @@ def test_c16_postgres_down_dead_letters_once_then_the_link_works(
         1,
         1,
     )
-    assert _redemptions(faulty, user) == 1
+    assert redemptions(faulty.stack, user) == 1
     assert faulty.dead_letters() == []
 
 
@@ -326,7 +290,7 @@ def test_c11_provisioning_commits_then_loses_the_broker_before_the_ack(
     partner = faulty.partner()
     user = "emp-c11"
     url = partner.launch_url(external_user_id=user)
-    blocker = _RowBlocker(faulty.stack.config.database_url, partner, user)
+    blocker = RowBlocker(faulty.stack.config.database_url, partner, user)
 
     answers: list[httpx.Response] = []
     with browser(faulty.stack) as client:
@@ -347,41 +311,8 @@ def test_c11_provisioning_commits_then_loses_the_broker_before_the_ack(
         1,
         1,
     )
-    assert _redemptions(faulty, user) == 1
+    assert redemptions(faulty.stack, user) == 1
     assert faulty.dead_letters() == []
-
-
-class _RowBlocker:
-    """Holds an uncommitted row with the user's key, so provisioning's upsert waits."""
-
-    def __init__(self, database_url: str, partner: PartnerClient, user: str) -> None:
-        self._loop = asyncio.new_event_loop()
-        self._connection = self._loop.run_until_complete(asyncpg.connect(database_url))
-        self._loop.run_until_complete(self._connection.execute("BEGIN"))
-        self._loop.run_until_complete(
-            self._connection.execute(
-                "INSERT INTO pos_user_tbl (partner_id, external_user_id, display_name)"
-                " VALUES ($1, $2, 'Blocker')",
-                partner.partner.client_id,
-                user,
-            )
-        )
-
-    def until_provisioning_waits(self) -> None:
-        query = (
-            "SELECT count(*) FROM pg_stat_activity"
-            " WHERE datname = current_database() AND wait_event_type = 'Lock'"
-        )
-        for _ in range(200):
-            if self._loop.run_until_complete(self._connection.fetchval(query)):
-                return
-            time.sleep(0.02)
-        raise AssertionError("provisioning never reached the blocked row")
-
-    def release(self) -> None:
-        self._loop.run_until_complete(self._connection.execute("ROLLBACK"))
-        self._loop.run_until_complete(self._connection.close())
-        self._loop.close()
 
 
 def _until_dead_letters(faulty: FaultyStack, timeout_s: float = 20) -> list[bytes]:
@@ -420,5 +351,5 @@ def test_c16_a_dependency_failing_after_the_claim_is_retryable(
         1,
         1,
     )
-    assert _redemptions(faulty, user) == 1
+    assert redemptions(faulty.stack, user) == 1
     assert faulty.dead_letters() == []

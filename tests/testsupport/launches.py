@@ -5,11 +5,13 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+import aio_pika
 import asyncpg
 import httpx
 
 from tilt_devstack.demo import request_partner_token
 from tilt_devstack.stack import Partner, RunningStack
+from tilt_shared.bus import BusNames
 
 # One connection pool for every partner call of the run: a client per request
 # costs an SSL context and a TCP handshake each, which dominates C-08's 2,000
@@ -96,3 +98,38 @@ def user_and_membership_rows(
         external_user_id,
     )
     return users, memberships
+
+
+def dead_letters(stack: RunningStack, amqp_url: str) -> list[bytes]:
+    """Drains the stack's dead-letter queue, straight from `amqp_url`."""
+
+    async def drain() -> list[bytes]:
+        connection = await aio_pika.connect(amqp_url)
+        try:
+            channel = await connection.channel()
+            names = BusNames.with_prefix(stack.config.bus_prefix)
+            queue = await channel.get_queue(names.dead_letter_queue)
+            bodies = []
+            while (message := await queue.get(no_ack=True, fail=False)) is not None:
+                bodies.append(message.body)
+            return bodies
+        finally:
+            await connection.close()
+
+    return asyncio.run(drain())
+
+
+def until_ready(stack: RunningStack, timeout_s: float = 20) -> None:
+    """Waits for the token service's /readyz to answer 200 (all dependencies up)."""
+    url = f"{stack.config.token_url}/readyz"
+    stack.processes.wait_http("token-service", url, timeout_s)
+
+
+def redemptions(stack: RunningStack, external_user_id: str) -> int:
+    """The user's rows in launch_redemption_tbl: one per provisioned launch."""
+    return count_rows(
+        stack,
+        "SELECT count(*) FROM launch_redemption_tbl r JOIN pos_user_tbl u"
+        " USING (pos_user_id) WHERE u.external_user_id = $1",
+        external_user_id,
+    )
