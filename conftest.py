@@ -6,6 +6,7 @@ pytest_plugins = [
     "testsupport.postgres",
     "testsupport.cognito",
     "testsupport.stack",
+    "testsupport.silent_broker",
 ]
 
 

@@ -42,7 +42,8 @@ from provisioning_service.application.ports import DirectoryReader, Provisioning
 from provisioning_service.application.provision_launch import ProvisionLaunch
 from provisioning_service.application.read_directory import ReadDirectory
 from provisioning_service.settings import Settings, read_settings
-from tilt_shared.bus import RECONNECT_INTERVAL_S, BusNames
+from tilt_shared.amqp import connect_robustly
+from tilt_shared.bus import BusNames
 from tilt_shared.logging import configure_logging
 from tilt_shared.settings import SettingsError
 from tilt_shared.telemetry import tracer_of, tracer_provider
@@ -74,9 +75,7 @@ class Service:
         self.tracing: TracerProvider | None = None
 
     async def start(self) -> None:
-        self._connection = await aio_pika.connect_robust(
-            self._settings.amqp_url.reveal(), reconnect_interval=RECONNECT_INTERVAL_S
-        )
+        self._connection = await connect_robustly(self._settings.amqp_url.reveal())
         await self._consumer.start(self._connection)
         await self._responder.start(self._connection)
         log.info(

@@ -19,10 +19,10 @@ import aio_pika
 import structlog
 from aio_pika.abc import AbstractChannel, AbstractIncomingMessage
 
+from tilt_shared.amqp import connect_robustly
 from tilt_shared.bus import (
     DIRECTORY_PARTNER_CHANGED_KEY,
     DIRECTORY_SNAPSHOT_KEY,
-    RECONNECT_INTERVAL_S,
     BusNames,
 )
 from tilt_shared.messages import (
@@ -87,10 +87,8 @@ class AioPikaDirectoryListener:
         delay = UNSYNCED_RETRY_S
         while True:
             try:
-                # connect_robust reconnects a lost connection but not a first one.
-                self._connection = await aio_pika.connect_robust(
-                    self._amqp_url, reconnect_interval=RECONNECT_INTERVAL_S
-                )
+                # A robust connection reconnects a lost one but not a first one.
+                self._connection = await connect_robustly(self._amqp_url)
                 channel = await self._connection.channel()
                 await channel.set_qos(prefetch_count=1)
                 exchange = await channel.declare_exchange(

@@ -37,11 +37,11 @@ from aio_pika.abc import (
 )
 from opentelemetry.trace import SpanKind, Tracer
 
+from tilt_shared.amqp import connect_robustly
 from tilt_shared.bus import (
     DIRECT_REPLY_TO,
     DIRECTORY_SNAPSHOT_KEY,
     LAUNCH_REDEEMED_KEY,
-    RECONNECT_INTERVAL_S,
     BusNames,
 )
 from tilt_shared.messages import (
@@ -124,10 +124,8 @@ class AioPikaProvisioningClient:
             return
 
     async def _open(self) -> None:
-        # connect_robust reconnects a lost connection but not a first one.
-        connection = await aio_pika.connect_robust(
-            self._amqp_url, reconnect_interval=RECONNECT_INTERVAL_S
-        )
+        # A robust connection reconnects a lost connection but not a first one.
+        connection = await connect_robustly(self._amqp_url)
         try:
             channel = await connection.channel(
                 publisher_confirms=True, on_return_raises=True
