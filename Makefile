@@ -27,8 +27,16 @@ demo: venv ## with `make run` up: mint a link, open it like a browser, open it a
 	$(PYTHON) -m tilt_devstack demo
 
 .PHONY: test
-test: venv ## run every test: unit, integration, end to end
+test: venv test-machine ## run every test: unit, integration, end to end
 	$(PYTHON) -m pytest
+
+# What the tests need beyond the venv, set up when missing. Neither step stops
+# `make test`: where one cannot help (no root, services elsewhere), the tests
+# themselves say what is missing.
+.PHONY: test-machine
+test-machine:
+	-@bash .ci/ensure-services
+	-@bash .ci/ensure-chromium
 
 .PHONY: migrate
 migrate: venv ## apply the database migrations (PROVISIONING_DATABASE_URL or DATABASE_URL)
