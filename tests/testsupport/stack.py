@@ -75,7 +75,6 @@ def stack_config(
         bus_prefix=remembered(f"{label}-{run}."),
         log_dir=ARTIFACTS / f"{label}-{run}",
         token_env={
-            "TOKEN_SERVICE_DIRECTORY_MAX_AGE_S": "0.5",
             # C-08 mints 2,000 links at once from one partner.
             "TOKEN_SERVICE_MINT_RATE_PER_S": "100000",
             "TOKEN_SERVICE_MINT_BURST": "100000",

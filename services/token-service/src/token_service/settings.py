@@ -41,7 +41,6 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     cognito_password_key: Secret = Secret("")
     cookie_secure: bool = True
     log_level: str = "INFO"
-    directory_max_age_s: float = 5.0
     # The directory copy follows provisioning's events; a snapshot this often
     # repairs a change whose event was lost (a broker outage mid-publish).
     directory_resync_s: float = 30.0

@@ -179,18 +179,6 @@ async def test_concurrent_calls_each_get_their_own_reply(
     assert len({u.pos_user_id for u in users}) == 10  # type: ignore[union-attr]
 
 
-async def test_snapshot_round_trip_lists_the_partner_and_its_grants(
-    client: AioPikaProvisioningClient,
-    provisioning: Service,
-    granted: tuple[str, str],
-) -> None:
-    partner_id, location_id = granted
-
-    snapshot = await client.snapshot(timeout_s=5)
-
-    assert snapshot[partner_id] == ("active", frozenset({location_id}))
-
-
 async def test_provision_without_a_consumer_fails_within_the_timeout(
     client: AioPikaProvisioningClient,
 ) -> None:

@@ -1,8 +1,8 @@
-"""AMQP adapter of `RedemptionBus` and `DirectorySource`: RPC to provisioning.
+"""AMQP adapter of `RedemptionBus`: each launch is an RPC to provisioning.
 
 One robust connection and one channel with publisher confirms. Requests go
-to the `launch.events` topic exchange as persistent, mandatory messages
-(`launch.redeemed`, `directory.snapshot`); replies come back on RabbitMQ's
+to the `launch.events` topic exchange as persistent, mandatory
+`launch.redeemed` messages; replies come back on RabbitMQ's
 direct reply-to pseudo-queue, consumed without acks on that same channel (the
 broker requires it), and resolve the future waiting under the message's
 `correlation_id` (the `jti` for a launch). A reply nobody waits for any more
@@ -40,21 +40,17 @@ from opentelemetry.trace import SpanKind, Tracer
 from tilt_shared.amqp import connect_robustly
 from tilt_shared.bus import (
     DIRECT_REPLY_TO,
-    DIRECTORY_SNAPSHOT_KEY,
     LAUNCH_REDEEMED_KEY,
     BusNames,
 )
 from tilt_shared.messages import (
-    DirectorySnapshotRequest,
     MessageDecodeError,
     ProvisioningRejected,
     decode_reply,
-    decode_snapshot,
     encode,
 )
 from tilt_shared.telemetry import inject_trace_context
 from token_service.adapters.outbound.msgspec_provisioning_wire import (
-    directory_of,
     provisioned_user,
     wire_request,
 )
@@ -197,20 +193,6 @@ class AioPikaProvisioningClient:
             return ProvisioningRejection(code=reply.code, message=reply.message)
         self._metrics.provisioning_answered("provisioned")
         return provisioned_user(launch, reply)
-
-    async def snapshot(self, timeout_s: float) -> dict[str, tuple[str, frozenset[str]]]:
-        body = await self._call(
-            encode(DirectorySnapshotRequest()),
-            DIRECTORY_SNAPSHOT_KEY,
-            uuid.uuid4().hex,
-            timeout_s,
-        )
-
-        try:
-            snapshot = decode_snapshot(body)
-        except MessageDecodeError as exc:
-            raise DependencyUnavailable(PROVISIONING, "undecodable snapshot") from exc
-        return directory_of(snapshot)
 
     async def _call(
         self, body: bytes, routing_key: str, correlation_id: str, timeout_s: float

@@ -1,6 +1,6 @@
 """Translation between the token service's domain and the shared wire messages."""
 
-from tilt_shared.messages import DirectorySnapshot, LaunchRedeemed, ProvisioningResult
+from tilt_shared.messages import LaunchRedeemed, ProvisioningResult
 from token_service.domain.provisioning import ProvisionedUser, RedeemedLaunch
 
 
@@ -32,13 +32,3 @@ def provisioned_user(
         user_created=reply.user_created,
         membership_created=reply.membership_created,
     )
-
-
-def directory_of(
-    snapshot: DirectorySnapshot,
-) -> dict[str, tuple[str, frozenset[str]]]:
-    """`{partner_id: (status, granted location ids)}` from provisioning's snapshot."""
-    return {
-        entry.partner_id: (entry.status, frozenset(entry.location_ids))
-        for entry in snapshot.partners
-    }
