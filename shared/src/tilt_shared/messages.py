@@ -80,6 +80,8 @@ class DirectorySnapshot(_Message, frozen=True, kw_only=True, tag="directory.snap
 
     version: int
     partners: list[PartnerEntry]
+    # The database the version counts in; "" from a sender that predates it.
+    epoch: str = ""
 
 
 class DirectoryPartnerChanged(
@@ -89,10 +91,13 @@ class DirectoryPartnerChanged(
 
     Versions are the directory's (one counter for every change), so a copy at
     version N applies N+1, ignores N and below, and reloads a snapshot on a gap.
+    They count within an `epoch`, one per database: an event from another
+    epoch than the copy's is a gap too.
     """
 
     version: int
     partner: PartnerEntry
+    epoch: str = ""
 
 
 DirectoryUpdate = DirectoryPartnerChanged | DirectorySnapshot

@@ -278,6 +278,24 @@ async def test_directory_reader_reports_grants_at_a_growing_version(
     assert listing.location_ids == {seeded.location, seeded.second_location}
 
 
+async def test_snapshots_and_changes_carry_the_database_epoch(
+    pool: asyncpg.Pool,
+) -> None:
+    """One epoch per database, the same in every snapshot and change, so a copy
+    can tell this database's version 2 from another's."""
+    reader = AsyncpgDirectoryReader(pool)
+    async with pool.acquire() as connection:
+        admin = AsyncpgDirectoryAdmin(connection)
+        await seed(admin)
+        changes = admin.committed
+
+    first, second = await reader.read(), await reader.read()
+
+    assert len(first.epoch) == 36  # a UUID drawn when the database was migrated
+    assert second.epoch == first.epoch
+    assert {change.epoch for change in changes} == {first.epoch}
+
+
 async def test_granting_an_unknown_location_names_it(pool: asyncpg.Pool) -> None:
     async with pool.acquire() as connection:
         seeded = await seed(AsyncpgDirectoryAdmin(connection))

@@ -89,6 +89,36 @@ async def test_an_older_snapshot_never_replaces_a_newer_copy(
     assert (older, newer) == (False, True)
 
 
+async def test_a_snapshot_of_another_database_replaces_a_copy_further_on(
+    redis: Redis, unique_prefix: str
+) -> None:
+    """The copy outlived its database: the new one counts from 1 again, and its
+    snapshot must not be taken for an old one (a second `make run` did that)."""
+    copy = fresh_copy(redis, unique_prefix)
+    other_location = str(uuid.uuid4())
+    await copy.load(9, [state({other_location})], epoch="old-database")
+
+    loaded = await copy.load(2, [state({LOCATION})], epoch="new-database")
+    again = await copy.load(2, [state(set())], epoch="new-database")
+
+    assert (loaded, again) == (True, False)
+    await copy.check("p1", LOCATION)
+    with pytest.raises(LocationNotPermitted):
+        await copy.check("p1", other_location)
+
+
+async def test_a_change_of_another_database_is_a_gap(
+    redis: Redis, unique_prefix: str
+) -> None:
+    copy = fresh_copy(redis, unique_prefix)
+    await copy.load(3, [state({LOCATION})], epoch="old-database")
+
+    outcome = await copy.apply(4, state(set()), epoch="new-database")
+
+    assert outcome == Applied.GAP
+    await copy.check("p1", LOCATION)
+
+
 async def test_an_event_on_an_empty_copy_asks_for_a_snapshot(
     redis: Redis, unique_prefix: str
 ) -> None:

@@ -23,14 +23,17 @@ class DirectoryChange:
 
     version: int
     partner: PartnerListing
+    epoch: str = ""
 
 
 @dataclass(frozen=True, slots=True)
 class Directory:
-    """Every partner at one `version`; versions only grow (DESIGN §7.2)."""
+    """Every partner at one `version`; versions only grow (DESIGN §7.2), within
+    the `epoch` of the database they count in."""
 
     version: int
     partners: tuple[PartnerListing, ...]
+    epoch: str = ""
 
 
 @dataclass(frozen=True, slots=True)

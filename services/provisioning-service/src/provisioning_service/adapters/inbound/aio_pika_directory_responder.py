@@ -116,5 +116,6 @@ async def _drop(message: AbstractIncomingMessage, reason: str, **details: str) -
 def _snapshot(directory: Directory) -> DirectorySnapshot:
     return DirectorySnapshot(
         version=directory.version,
+        epoch=directory.epoch,
         partners=[partner_entry(partner) for partner in directory.partners],
     )

@@ -59,7 +59,9 @@ def partner_entry(partner: PartnerListing) -> PartnerEntry:
 
 def _message(change: DirectoryChange) -> aio_pika.Message:
     event = DirectoryPartnerChanged(
-        version=change.version, partner=partner_entry(change.partner)
+        version=change.version,
+        epoch=change.epoch,
+        partner=partner_entry(change.partner),
     )
     return aio_pika.Message(
         encode(event),

@@ -23,9 +23,9 @@ from provisioning_service.domain.directory import (
 )
 from provisioning_service.domain.errors import UnknownLocation, UnknownPartner
 
-VERSION_SQL: Final = "SELECT version FROM directory_version_tbl"
+VERSION_SQL: Final = "SELECT version, epoch FROM directory_version_tbl"
 BUMP_SQL: Final = (
-    "UPDATE directory_version_tbl SET version = version + 1 RETURNING version"
+    "UPDATE directory_version_tbl SET version = version + 1 RETURNING version, epoch"
 )
 PARTNERS_SQL: Final = """
 SELECT p.partner_id, p.status, p.replace_display_name,
@@ -59,9 +59,9 @@ class AsyncpgDirectoryReader:
             self._pool.acquire() as connection,
             connection.transaction(isolation="repeatable_read", readonly=True),
         ):
-            version = await connection.fetchval(VERSION_SQL)
+            version, epoch = await connection.fetchrow(VERSION_SQL)
             rows = await connection.fetch(PARTNERS_SQL, None)
-        return Directory(version=version, partners=tuple(map(_listing, rows)))
+        return Directory(version, tuple(map(_listing, rows)), epoch)
 
 
 class AsyncpgDirectoryAdmin:
@@ -159,9 +159,9 @@ class AsyncpgDirectoryAdmin:
         async with translated("directory_change"), self._connection.transaction():
             changed = await self._connection.fetchval(sql, *args) is not None
             if changed and changes is not None:
-                version = await self._connection.fetchval(BUMP_SQL)
+                version, epoch = await self._connection.fetchrow(BUMP_SQL)
                 row = await self._connection.fetchrow(PARTNERS_SQL, changes)
-                change = DirectoryChange(version=version, partner=_listing(row))
+                change = DirectoryChange(version, _listing(row), epoch)
         if change is not None:
             self._committed.append(change)
         return changed

@@ -137,12 +137,14 @@ class AioPikaDirectoryListener:
             try:
                 if isinstance(update, DirectoryPartnerChanged):
                     if await self._follow.changed(
-                        update.version, _state(update.partner)
+                        update.version, _state(update.partner), epoch=update.epoch
                     ):
                         self._wanted.set()
                     return
                 await self._follow.snapshot(
-                    update.version, [_state(entry) for entry in update.partners]
+                    update.version,
+                    [_state(entry) for entry in update.partners],
+                    epoch=update.epoch,
                 )
                 self._synced = True
             except DependencyUnavailable as exc:

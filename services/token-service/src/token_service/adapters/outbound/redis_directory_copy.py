@@ -1,10 +1,12 @@
 """The directory copy in Redis, versioned and fed by provisioning's events (§7.2).
 
-Keys: `{prefix}{directory}:copy:version` (the copy's directory version) and
+Keys: `{prefix}{directory}:copy:version` (the copy's directory version),
+`{prefix}{directory}:copy:epoch` (the provisioning database it counts in) and
 `{prefix}{directory}:copy:partners` (hash partner_id → JSON of status,
-granted locations and the name-updates setting). Both are written only by
-Lua scripts that compare versions first, so replicas applying the same event
-twice, or an old event after a newer snapshot, change nothing. No TTL: the
+granted locations and the name-updates setting). All are written only by
+Lua scripts that compare epoch and version first, so replicas applying the
+same event twice, or an old event after a newer snapshot, change nothing,
+and a snapshot from another database replaces the copy whatever its version. No TTL: the
 copy lives until replaced. A replica answers a partner from process memory
 for at most `memory_max_age_s` (under one second, so a revoked grant stops
 new mints within a second) and forgets it at once when its own listener
@@ -28,6 +30,7 @@ SUSPENDED: Final = "suspended"
 _APPLY: Final = """
 local current = redis.call('GET', KEYS[1])
 if not current then return 'empty' end
+if (redis.call('GET', KEYS[3]) or '') ~= ARGV[4] then return 'gap' end
 local version = tonumber(ARGV[1])
 if version <= tonumber(current) then return 'stale' end
 if version > tonumber(current) + 1 then return 'gap' end
@@ -37,10 +40,14 @@ return 'applied'
 """
 _LOAD: Final = """
 local current = redis.call('GET', KEYS[1])
-if current and tonumber(current) >= tonumber(ARGV[1]) then return 0 end
+local same_epoch = (redis.call('GET', KEYS[3]) or '') == ARGV[2]
+if current and same_epoch and tonumber(current) >= tonumber(ARGV[1]) then
+  return 0
+end
 redis.call('DEL', KEYS[2])
-for i = 2, #ARGV, 2 do redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1]) end
+for i = 3, #ARGV, 2 do redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1]) end
 redis.call('SET', KEYS[1], ARGV[1])
+redis.call('SET', KEYS[3], ARGV[2])
 return 1
 """
 
@@ -62,7 +69,7 @@ class RedisDirectoryCopy:
         memory_max_age_s: float = MEMORY_MAX_AGE_S,
     ) -> None:
         base = f"{prefix}{{directory}}:copy"
-        self._keys = [f"{base}:version", f"{base}:partners"]
+        self._keys = [f"{base}:version", f"{base}:partners", f"{base}:epoch"]
         self._redis = redis
         self._timeout_s = load_timeout_s
         self._memory_max_age_s = memory_max_age_s
@@ -86,17 +93,21 @@ class RedisDirectoryCopy:
         self._memory[partner_id] = (read_at, entry)
         _decide(entry, location_id)
 
-    async def apply(self, version: int, partner: PartnerState) -> Applied:
+    async def apply(
+        self, version: int, partner: PartnerState, *, epoch: str = ""
+    ) -> Applied:
         with redis_failures():
             outcome = await self._apply(
                 keys=self._keys,
-                args=[version, partner.partner_id, self._encode(partner)],
+                args=[version, partner.partner_id, self._encode(partner), epoch],
             )
         self._memory.pop(partner.partner_id, None)
         return Applied(text(outcome) or "")
 
-    async def load(self, version: int, partners: list[PartnerState]) -> bool:
-        args: list[str | int | bytes] = [version]
+    async def load(
+        self, version: int, partners: list[PartnerState], *, epoch: str = ""
+    ) -> bool:
+        args: list[str | int | bytes] = [version, epoch]
         for partner in partners:
             args += [partner.partner_id, self._encode(partner)]
         with redis_failures():
