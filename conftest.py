@@ -11,7 +11,9 @@ pytest_plugins = [
 
 
 def pytest_sessionfinish(session: object, exitstatus: int) -> None:
-    """Delete the queues and exchanges this run declared on the broker."""
+    """Delete the queues, exchanges and Redis keys this run left behind."""
     from testsupport.bus_cleanup import delete_declared_names
+    from testsupport.redis_cleanup import delete_written_keys
 
     delete_declared_names()
+    delete_written_keys()

@@ -5,6 +5,7 @@ import uuid
 import pytest
 
 from testsupport.bus_cleanup import remember_bus_prefix
+from testsupport.redis_cleanup import remember_redis_prefix
 
 
 def unique(label: str) -> str:
@@ -16,4 +17,4 @@ def unique_prefix() -> str:
     """A fresh prefix for Redis keys and AMQP names, one per test."""
     prefix = f"test-{uuid.uuid4().hex[:12]}:"
     remember_bus_prefix(prefix)
-    return prefix
+    return remember_redis_prefix(prefix)

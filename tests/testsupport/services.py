@@ -17,6 +17,7 @@ from typing import Any, Final
 import pytest
 
 from testsupport.bus_cleanup import RESOLVED_AMQP
+from testsupport.redis_cleanup import RESOLVED_REDIS
 
 LOCAL_URLS: Final = {
     "REDIS": "redis://127.0.0.1:6379/0",
@@ -119,7 +120,9 @@ def _containers() -> Iterator[ExitStack]:
 
 @pytest.fixture(scope="session")
 def redis_url(_containers: ExitStack) -> str:
-    return service_url("REDIS", _containers)
+    url = service_url("REDIS", _containers)
+    RESOLVED_REDIS.append(url)
+    return url
 
 
 @pytest.fixture(scope="session")

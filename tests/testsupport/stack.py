@@ -17,6 +17,7 @@ import asyncpg
 import pytest
 
 from testsupport.bus_cleanup import remember_bus_prefix
+from testsupport.redis_cleanup import remember_redis_prefix
 from tilt_devstack.stack import RunningStack, StackConfig, start_stack
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
@@ -71,7 +72,7 @@ def stack_config(
         database_url=with_database(postgres_admin_url, database),
         token_port=free_port(),
         emulator_port=free_port(),
-        redis_prefix=f"{label}-{run}:",
+        redis_prefix=remember_redis_prefix(f"{label}-{run}:"),
         bus_prefix=remembered(f"{label}-{run}."),
         log_dir=ARTIFACTS / f"{label}-{run}",
         token_env={
