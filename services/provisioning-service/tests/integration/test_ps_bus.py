@@ -1,16 +1,14 @@
 """The bus as RabbitMQ sees it: declarations, reconnects, duplicates, redelivery."""
 
 import asyncio
-import os
 import signal
-import sys
-from pathlib import Path
 from typing import Any
 
 import aiormq
 import asyncpg
 import pytest
 from ps_bus import BusProbe
+from ps_process import started_process
 
 from provisioning_service.adapters.inbound.aio_pika_topology import (
     declare_launch_queue,
@@ -254,19 +252,7 @@ async def test_sigterm_finishes_the_message_in_hand(
         " VALUES ($1, 'EMP-1', 'Blocker')",
         probe.seeded["partner_id"],
     )
-    env = {
-        **os.environ,
-        "PROVISIONING_DATABASE_URL": database_url,
-        "PROVISIONING_AMQP_URL": amqp_url,
-        "PROVISIONING_BUS_PREFIX": unique_prefix,
-        "PROVISIONING_HTTP_PORT": "0",
-    }
-    script = str(Path(sys.executable).parent / "provisioning-service")
-    process = await asyncio.create_subprocess_exec(
-        script, env=env, stdout=asyncio.subprocess.PIPE
-    )
-    assert process.stdout is not None
-    assert b"service_started" in await process.stdout.readline()
+    process = await started_process(database_url, amqp_url, unique_prefix)
     launch = probe.redeemed()
 
     replies, _ = await probe.request(probe.names, encode(launch), launch.jti)

@@ -1,0 +1,35 @@
+"""Runs the `provisioning-service` console script as a child process for tests."""
+
+import asyncio
+import os
+import sys
+from pathlib import Path
+
+
+async def started_process(
+    database_url: str, amqp_url: str, bus_prefix: str
+) -> asyncio.subprocess.Process:
+    """The real service on these names, once it has said `service_started`."""
+    env = {
+        **os.environ,
+        "PROVISIONING_DATABASE_URL": database_url,
+        "PROVISIONING_AMQP_URL": amqp_url,
+        "PROVISIONING_BUS_PREFIX": bus_prefix,
+        "PROVISIONING_HTTP_PORT": "0",
+    }
+    script = str(Path(sys.executable).parent / "provisioning-service")
+    process = await asyncio.create_subprocess_exec(
+        script, env=env, stdout=asyncio.subprocess.PIPE
+    )
+    assert process.stdout is not None
+    # Queued launches may be logged before the start-up line itself.
+    while b"service_started" not in (line := await process.stdout.readline()):
+        assert line, "the service exited before it started"
+    # Nobody reads the rest: drain it, so a chatty child never blocks on a pipe.
+    asyncio.get_running_loop().create_task(_drained(process.stdout))
+    return process
+
+
+async def _drained(stream: asyncio.StreamReader) -> None:
+    while await stream.read(65536):
+        pass
