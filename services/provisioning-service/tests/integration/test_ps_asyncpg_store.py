@@ -9,6 +9,7 @@ from typing import Any
 import asyncpg
 import pytest
 import pytest_asyncio
+from ps_rows import partner_rows
 
 from provisioning_service.adapters.outbound.asyncpg_directory import (
     AsyncpgDirectoryAdmin,
@@ -151,7 +152,7 @@ async def test_refused_launches_write_nothing(pool: asyncpg.Pool, case: str) -> 
     assert isinstance(outcome, Rejection)
     expected = "partner_suspended" if case == "suspended" else "location_not_permitted"
     assert outcome.code is RejectionCode(expected)
-    assert await _count(pool, seeded.partner_id) == (0, 0, 0)
+    assert await partner_rows(pool, seeded.partner_id) == (0, 0, 0)
 
 
 async def test_concurrent_first_launches_make_one_user_and_one_membership(
@@ -174,7 +175,7 @@ async def test_concurrent_first_launches_make_one_user_and_one_membership(
     assert len({outcome.pos_user_id for outcome in outcomes}) == 1
     assert len({outcome.role_slug for outcome in outcomes}) == 1
     assert sum(outcome.user_created for outcome in outcomes) == 1
-    assert await _count(pool, seeded.partner_id) == (1, 1, 20)
+    assert await partner_rows(pool, seeded.partner_id) == (1, 1, 20)
 
 
 async def test_concurrent_duplicates_of_one_jti_get_one_result(
@@ -189,7 +190,7 @@ async def test_concurrent_duplicates_of_one_jti_get_one_result(
     outcomes = await asyncio.gather(*(store.provision(launch) for _ in range(10)))
 
     assert len(set(outcomes)) == 1
-    assert await _count(pool, seeded.partner_id) == (1, 1, 1)
+    assert await partner_rows(pool, seeded.partner_id) == (1, 1, 1)
 
 
 async def test_a_partner_may_opt_in_to_name_updates(pool: asyncpg.Pool) -> None:
@@ -304,16 +305,3 @@ async def test_granting_an_unknown_location_names_it(pool: asyncpg.Pool) -> None
             await AsyncpgDirectoryAdmin(connection).grant(
                 seeded.partner_id, str(uuid.uuid4())
             )
-
-
-async def _count(pool: asyncpg.Pool, partner_id: str) -> tuple[int, int, int]:
-    row = await pool.fetchrow(
-        """
-        SELECT (SELECT count(*) FROM pos_user_tbl WHERE partner_id = $1),
-               (SELECT count(*) FROM pos_user_membership_tbl m
-                JOIN pos_user_tbl u USING (pos_user_id) WHERE u.partner_id = $1),
-               (SELECT count(*) FROM launch_redemption_tbl WHERE partner_id = $1)
-        """,
-        partner_id,
-    )
-    return (row[0], row[1], row[2])

@@ -9,6 +9,7 @@ import asyncpg
 import pytest
 from ps_bus import BusProbe
 from ps_process import started_process
+from ps_rows import partner_rows
 
 from provisioning_service.adapters.inbound.aio_pika_topology import (
     declare_launch_queue,
@@ -82,7 +83,7 @@ async def test_a_broker_cut_is_survived_without_a_restart(
             # leak check must not find its sockets.
             await service.stop()
     pool = await asyncpg.create_pool(database_url, min_size=1, max_size=2)
-    rows = await _rows(pool, probe.seeded["partner_id"])
+    rows = await partner_rows(pool, probe.seeded["partner_id"])
     await pool.close()
 
     assert all(isinstance(reply, ProvisioningResult) for reply in replies)
@@ -126,7 +127,7 @@ async def test_c11_commit_then_cut_before_ack_is_redelivered_once(
         extra = await replies.get(no_ack=True, fail=False)
         await survivor.stop()
         await doomed.stop()
-    rows = await _rows(pool, probe.seeded["partner_id"])
+    rows = await partner_rows(pool, probe.seeded["partner_id"])
     await pool.close()
 
     assert isinstance(decode_reply(first.body), ProvisioningResult)
@@ -152,7 +153,7 @@ async def test_the_same_message_to_two_consumers_makes_one_row_of_each(
     for service in services:
         await service.stop()
     pool = await asyncpg.create_pool(database_url, min_size=1, max_size=2)
-    rows = await _rows(pool, probe.seeded["partner_id"])
+    rows = await partner_rows(pool, probe.seeded["partner_id"])
     await pool.close()
 
     assert all(reply == replies[0] for reply in replies)
@@ -174,7 +175,7 @@ async def test_a_suspended_partner_gets_a_coded_rejection_and_nothing_written(
     replies, _ = await probe.request(service.names, encode(launch), launch.jti)
     reply = decode_reply((await probe.next_message(replies)).body)
     await service.stop()
-    rows = await _rows(pool, probe.seeded["partner_id"])
+    rows = await partner_rows(pool, probe.seeded["partner_id"])
     await pool.close()
 
     assert isinstance(reply, ProvisioningRejected)
@@ -226,19 +227,6 @@ def _with_amqp(settings: Settings, url: str) -> Settings:
     return msgspec.structs.replace(settings, amqp_url=Secret(url))
 
 
-async def _rows(pool: asyncpg.Pool, partner_id: str) -> tuple[int, int, int]:
-    row = await pool.fetchrow(
-        """
-        SELECT (SELECT count(*) FROM pos_user_tbl WHERE partner_id = $1),
-               (SELECT count(*) FROM pos_user_membership_tbl m
-                JOIN pos_user_tbl u USING (pos_user_id) WHERE u.partner_id = $1),
-               (SELECT count(*) FROM launch_redemption_tbl WHERE partner_id = $1)
-        """,
-        partner_id,
-    )
-    return (row[0], row[1], row[2])
-
-
 async def test_sigterm_finishes_the_message_in_hand(
     probe: BusProbe, database_url: str, amqp_url: str, unique_prefix: str
 ) -> None:
@@ -264,7 +252,7 @@ async def test_sigterm_finishes_the_message_in_hand(
     reply = decode_reply((await probe.next_message(replies)).body)
     code = await asyncio.wait_for(process.wait(), timeout=20)
     pool = await asyncpg.create_pool(database_url, min_size=1, max_size=2)
-    rows = await _rows(pool, probe.seeded["partner_id"])
+    rows = await partner_rows(pool, probe.seeded["partner_id"])
     await pool.close()
 
     assert code == 0

@@ -17,6 +17,7 @@ import pytest
 from aio_pika.abc import AbstractQueue
 from ps_bus import BusProbe
 from ps_process import started_process
+from ps_rows import partner_rows
 
 from tilt_shared.messages import ProvisioningResult, decode_reply, encode
 
@@ -59,22 +60,14 @@ async def test_the_consumer_restarted_mid_stream_provisions_each_launch_once(
     ]
     second.send_signal(signal.SIGTERM)
     await asyncio.wait_for(second.wait(), timeout=20)
-    rows = await pool.fetchrow(
-        """
-        SELECT (SELECT count(*) FROM pos_user_tbl WHERE partner_id = $1),
-               (SELECT count(*) FROM pos_user_membership_tbl m
-                JOIN pos_user_tbl u USING (pos_user_id) WHERE u.partner_id = $1),
-               (SELECT count(*) FROM launch_redemption_tbl WHERE partner_id = $1)
-        """,
-        partner_id,
-    )
+    rows = await partner_rows(pool, partner_id)
     await pool.close()
 
     assert code == (0 if stop is signal.SIGTERM else -signal.SIGKILL)
     assert STREAM // 4 <= stopped_at < STREAM, "the stop did not fall mid-stream"
     assert [type(reply) for reply in replies] == [ProvisioningResult] * STREAM
     assert [reply.jti for reply in replies] == [launch.jti for launch in launches]
-    assert tuple(rows) == (STREAM, STREAM, STREAM)
+    assert rows == (STREAM, STREAM, STREAM)
     assert await probe.dead_letters() == []
     assert await probe.waiting() == 0
 
