@@ -8,7 +8,7 @@ import aiormq
 import asyncpg
 import pytest
 from ps_bus import BusProbe
-from ps_process import started_process
+from ps_process import running_process
 from ps_rows import partner_rows
 
 from provisioning_service.adapters.inbound.aio_pika_topology import (
@@ -240,17 +240,17 @@ async def test_sigterm_finishes_the_message_in_hand(
         " VALUES ($1, 'EMP-1', 'Blocker')",
         probe.seeded["partner_id"],
     )
-    process = await started_process(database_url, amqp_url, unique_prefix)
-    launch = probe.redeemed()
+    async with running_process(database_url, amqp_url, unique_prefix) as process:
+        launch = probe.redeemed()
 
-    replies, _ = await probe.request(probe.names, encode(launch), launch.jti)
-    await _until_waiting_on_a_lock(blocker)
-    process.send_signal(signal.SIGTERM)
-    await asyncio.sleep(0.3)
-    await blocking.rollback()
-    await blocker.close()
-    reply = decode_reply((await probe.next_message(replies)).body)
-    code = await asyncio.wait_for(process.wait(), timeout=20)
+        replies, _ = await probe.request(probe.names, encode(launch), launch.jti)
+        await _until_waiting_on_a_lock(blocker)
+        process.send_signal(signal.SIGTERM)
+        await asyncio.sleep(0.3)
+        await blocking.rollback()
+        await blocker.close()
+        reply = decode_reply((await probe.next_message(replies)).body)
+        code = await asyncio.wait_for(process.wait(), timeout=20)
     pool = await asyncpg.create_pool(database_url, min_size=1, max_size=2)
     rows = await partner_rows(pool, probe.seeded["partner_id"])
     await pool.close()

@@ -16,7 +16,7 @@ import asyncpg
 import pytest
 from aio_pika.abc import AbstractQueue
 from ps_bus import BusProbe
-from ps_process import started_process
+from ps_process import running_process
 from ps_rows import partner_rows
 
 from tilt_shared.messages import ProvisioningResult, decode_reply, encode
@@ -37,7 +37,6 @@ async def test_the_consumer_restarted_mid_stream_provisions_each_launch_once(
 ) -> None:
     pool = await asyncpg.create_pool(database_url, min_size=1, max_size=2)
     partner_id = probe.seeded["partner_id"]
-    first = await started_process(database_url, amqp_url, unique_prefix)
     launches = [probe.redeemed(external_user_id=f"EMP-{n}") for n in range(STREAM)]
 
     async def publish_stream() -> list[tuple[AbstractQueue, str]]:
@@ -47,19 +46,20 @@ async def test_the_consumer_restarted_mid_stream_provisions_each_launch_once(
             await asyncio.sleep(PUBLISH_GAP_S)
         return sent
 
-    publishing = asyncio.create_task(publish_stream())
-    await _until(lambda: _redemptions(pool, partner_id), at_least=STREAM // 4)
-    first.send_signal(stop)
-    code = await asyncio.wait_for(first.wait(), timeout=20)
+    async with running_process(database_url, amqp_url, unique_prefix) as first:
+        publishing = asyncio.create_task(publish_stream())
+        await _until(lambda: _redemptions(pool, partner_id), at_least=STREAM // 4)
+        first.send_signal(stop)
+        code = await asyncio.wait_for(first.wait(), timeout=20)
     stopped_at = await _redemptions(pool, partner_id)
-    second = await started_process(database_url, amqp_url, unique_prefix)
-    sent = await publishing
-    replies = [
-        decode_reply((await probe.next_message(queue, timeout_s=20)).body)
-        for queue, _ in sent
-    ]
-    second.send_signal(signal.SIGTERM)
-    await asyncio.wait_for(second.wait(), timeout=20)
+    async with running_process(database_url, amqp_url, unique_prefix) as second:
+        sent = await publishing
+        replies = [
+            decode_reply((await probe.next_message(queue, timeout_s=20)).body)
+            for queue, _ in sent
+        ]
+        second.send_signal(signal.SIGTERM)
+        await asyncio.wait_for(second.wait(), timeout=20)
     rows = await partner_rows(pool, partner_id)
     await pool.close()
 
