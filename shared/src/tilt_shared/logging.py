@@ -65,6 +65,9 @@ SAFE_KEYS: Final = frozenset(
         "session_replaced",
         "user_agent_kind",
         "migrations",
+        "epoch",
+        "step",
+        "after",
     }
 )
 REDACTED: Final = "[redacted]"
