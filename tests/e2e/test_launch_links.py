@@ -103,8 +103,9 @@ def test_a_revoked_link_opens_on_a_410_page(stack: RunningStack) -> None:
 def test_a_link_refused_by_provisioning_says_refused_not_redeemed(
     stack: RunningStack,
 ) -> None:
-    """A link opened after its grant was revoked shows the 403 page; its status
-    is `refused` with no redeemed_at, never `redeemed`: nobody got in."""
+    """A link opened after its grant was revoked shows the 403 page, and again
+    when reopened; its status is `refused` with no redeemed_at, never
+    `redeemed`: nobody got in."""
     granted = stack.add_partner("refused-links")
     partner = PartnerClient(stack, granted)
     minted = mint_link(partner)
@@ -117,9 +118,13 @@ def test_a_link_refused_by_provisioning_says_refused_not_redeemed(
     )
 
     opened = open_link(stack, minted["launch_url"])
+    reopened = open_link(stack, minted["launch_url"])
     status = status_of(partner, minted["id"])
 
     assert opened.status_code == 403
+    assert "location_not_permitted" in opened.text
+    assert reopened.status_code == 403
+    assert "launch_token_refused" in reopened.text
     assert (status["status"], status["redeemed_at"]) == ("refused", None)
 
 

@@ -9,6 +9,7 @@ from link_fakes import InMemoryIdempotencyKeys, InMemoryLaunchRegistry
 from litestar.testing import AsyncTestClient
 from token_fakes import LOCATION_1, TEST_BASE_URL, FakeWorld, make_settings
 
+from token_service.domain.provisioning import ProvisioningRejection
 from token_service.entrypoint import create_app
 
 P1 = {"Authorization": "Bearer p1"}
@@ -157,6 +158,32 @@ async def test_a_revoked_link_is_refused_with_its_own_page(app: App) -> None:
     assert opened.status_code == 410
     assert "launch_token_revoked" in opened.text
     assert expired_later.status_code == 409
+
+
+@pytest.mark.parametrize("code", ["location_not_permitted", "partner_suspended"])
+async def test_a_refused_link_opened_again_is_still_refused(
+    app: App, code: str
+) -> None:
+    """Provisioning refused the first open: a reopen, here or in another browser,
+    says refused again (403), not "already used, ask for a new link", which a
+    new link for the same store could not mend."""
+    minted = (await app.mint()).json()
+    path = minted["launch_url"].replace(TEST_BASE_URL, "")
+    app.world.bus.rejection = ProvisioningRejection(code)
+
+    first = await app.client.get(path)
+    again = await app.client.get(path)
+    app.client.cookies.clear()
+    elsewhere = await app.client.get(path)
+
+    assert first.status_code == 403
+    assert code in first.text
+    for reopened in (again, elsewhere):
+        assert reopened.status_code == 403
+        assert "launch_token_refused" in reopened.text
+        assert "Sign-in refused" in reopened.text
+        assert "already used" not in reopened.text
+    assert len(app.world.bus.sent) == 1
 
 
 async def test_an_expired_link_shows_expired_and_cannot_be_revoked(app: App) -> None:

@@ -23,6 +23,7 @@ from token_service.application.ports import (
     SessionIssuer,
 )
 from token_service.domain.errors import (
+    LaunchTokenRefused,
     LaunchTokenRevoked,
     LaunchTokenUsed,
     ProvisioningRejected,
@@ -60,7 +61,9 @@ class RedeemLaunch:
     """Verify, claim, provision, sign in, then complete; release on our own failures.
 
     Raises `LaunchTokenInvalid`, `LaunchTokenExpired`, `LaunchTokenUsed`,
-    `ProvisioningRejected` or `ServiceUnavailable` (the same link can be retried).
+    `LaunchTokenRevoked`, `ProvisioningRejected` (or `LaunchTokenRefused` when
+    a link it refused is opened again) or `ServiceUnavailable` (the same link
+    can be retried).
     """
 
     def __init__(
@@ -139,13 +142,18 @@ class RedeemLaunch:
             await asyncio.sleep(delay)
             delay = min(delay * 2, 0.5)
 
-    async def _refusal(self, jti: str) -> LaunchTokenUsed | LaunchTokenRevoked:
-        """Used, unless the partner revoked it: then the page says so (410)."""
+    async def _refusal(
+        self, jti: str
+    ) -> LaunchTokenUsed | LaunchTokenRevoked | LaunchTokenRefused:
+        """Used, unless the partner revoked it or provisioning refused it: then
+        the page says so, since a new link would not help the refused one."""
         if self._registry is None:
             return LaunchTokenUsed()
         record = await self._guard(self._registry.find(jti))
         if record is not None and record.state == "revoked":
             return LaunchTokenRevoked()
+        if record is not None and record.refused:
+            return LaunchTokenRefused()
         return LaunchTokenUsed()
 
     async def _mark_redeemed(self, jti: str) -> None:

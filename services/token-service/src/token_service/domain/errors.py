@@ -113,6 +113,16 @@ class LaunchTokenRevoked(TokenServiceError):
     )
 
 
+class LaunchTokenRefused(TokenServiceError):
+    """A link provisioning refused when it was first opened, opened again."""
+
+    code = "launch_token_refused"
+    default_message = (
+        "this launch link was refused for its store; ask your back-office"
+        " administrator to check your access"
+    )
+
+
 class LaunchNotFound(TokenServiceError):
     code = "launch_token_not_found"
     default_message = "expected the id of a launch link this partner minted"

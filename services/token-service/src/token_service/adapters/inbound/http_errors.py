@@ -20,6 +20,7 @@ STATUS_BY_CODE: Final[dict[str, int]] = {
     "launch_token_expired": 410,
     "launch_token_used": 410,
     "launch_token_revoked": 410,
+    "launch_token_refused": 403,
     "launch_token_not_found": 404,
     "launch_token_not_pending": 409,
     "idempotency_key_reused": 422,

@@ -21,6 +21,7 @@ from token_service.application.metrics import REDEEMED, REOPENED
 from token_service.domain.errors import (
     CsrfRejected,
     LaunchTokenInvalid,
+    LaunchTokenRefused,
     ProvisioningRejected,
     TokenServiceError,
 )
@@ -50,8 +51,9 @@ def error_page(error: TokenServiceError) -> Response[str]:
     status = status_of(error)
     code = error.code
     link = None
-    if isinstance(error, ProvisioningRejected):
-        code = error.rejection_code
+    if isinstance(error, ProvisioningRejected | LaunchTokenRefused):
+        if isinstance(error, ProvisioningRejected):
+            code = error.rejection_code
         lines = [
             "The Tilt POS cannot sign you in with this link.",
             "Ask your back-office administrator to check your access.",
