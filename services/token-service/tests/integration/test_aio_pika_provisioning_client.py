@@ -275,3 +275,62 @@ async def test_wire_contract_between_client_and_provisioning(
     assert isinstance(decode_reply(encode(reply)), ProvisioningResult)
     assert isinstance(user, ProvisionedUser)
     assert user.pos_user_id == reply.pos_user_id
+
+
+async def test_a_late_reply_is_dropped_and_answers_no_other_launch(
+    client: AioPikaProvisioningClient, amqp_url: str, names: BusNames
+) -> None:
+    """The wait for one launch times out; its reply then arrives, as does one
+    nobody asked for, while another launch waits: only that launch's own reply
+    answers it, and the client goes on working."""
+    connection = await aio_pika.connect(amqp_url)
+    channel = await connection.channel()
+    exchange = await channel.get_exchange(names.exchange)
+    spy = await channel.declare_queue(exclusive=True)
+    await spy.bind(exchange, routing_key=LAUNCH_REDEEMED_KEY)
+    late, waiting = launch("p1", str(uuid.uuid4())), launch("p1", str(uuid.uuid4()))
+
+    with pytest.raises(DependencyUnavailable):
+        await client.provision(late, timeout_s=0.3)
+    late_request = await _next(spy)
+    call = asyncio.create_task(client.provision(waiting, timeout_s=5))
+    waiting_request = await _next(spy)
+    for request, correlation_id in (
+        (late_request, late.jti),
+        (waiting_request, uuid.uuid4().hex),
+        (waiting_request, waiting.jti),
+    ):
+        await channel.default_exchange.publish(
+            aio_pika.Message(
+                encode(_result_for(correlation_id)), correlation_id=correlation_id
+            ),
+            routing_key=request.reply_to or "",
+        )
+    answered = await call
+    await connection.close()
+
+    assert isinstance(answered, ProvisionedUser)
+    assert answered.pos_user_id == _result_for(waiting.jti).pos_user_id
+    assert client.is_connected
+
+
+async def _next(queue: aio_pika.abc.AbstractQueue) -> aio_pika.abc.AbstractMessage:
+    for _ in range(250):
+        message = await queue.get(no_ack=True, fail=False)
+        if message is not None:
+            return message
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"nothing arrived on {queue.name}")
+
+
+def _result_for(jti: str) -> ProvisioningResult:
+    return ProvisioningResult(
+        jti=jti,
+        pos_user_id=str(uuid.uuid5(uuid.NAMESPACE_OID, jti)),
+        display_name="Ada",
+        location_id=str(uuid.uuid4()),
+        role_slug="location_cashier",
+        permissions=["pos.order.read"],
+        user_created=True,
+        membership_created=True,
+    )
