@@ -5,30 +5,53 @@ Every message is a tagged msgspec Struct: the `type` field names it, the
 Unknown fields are ignored on decode, so a producer may add fields without
 breaking older consumers. These are wire shapes, not domain objects: each
 service translates them at its adapter boundary.
+
+Decoding checks the contract. Bytes that are not a JSON object, lack the
+`type` of the expected message or carry a newer schema version raise
+`MessageDecodeError`. A message of the expected type whose fields break the
+constraints declared on its Struct raises `MessageInvalid`, a subclass, so a
+consumer can still answer its sender. Constraints bind decoding only: each
+producer checks its own values in its domain before it sends them.
 """
 
 from datetime import datetime
-from typing import Final, TypeVar
+from typing import Annotated, Final, TypeVar
 
 import msgspec
 
 SCHEMA_VERSION: Final = 1
 
+SchemaVersion = Annotated[int, msgspec.Meta(ge=1)]
+# The token service mints `secrets.token_urlsafe(16)`: 22 base64url
+# characters. The bound leaves room for a longer id, not for a value that
+# no database index can hold.
+Jti = Annotated[
+    str, msgspec.Meta(min_length=1, max_length=64, pattern="^[A-Za-z0-9_-]+$")
+]
+# A Cognito app client id has 1-128 characters (CreateUserPoolClient, ClientId).
+PartnerIdText = Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
+# DESIGN §3.2, the rules the token service applies at mint.
+ExternalUserId = Annotated[str, msgspec.Meta(min_length=1, max_length=255)]
+DisplayName = Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
+LocationIdText = Annotated[str, msgspec.Meta(max_length=36)]  # a UUID's text
+RoleSlug = Annotated[str, msgspec.Meta(max_length=64)]
+AwareDatetime = Annotated[datetime, msgspec.Meta(tz=True)]
+
 
 class _Message(msgspec.Struct, frozen=True, kw_only=True, tag_field="type"):
-    schema_version: int = SCHEMA_VERSION
+    schema_version: SchemaVersion = SCHEMA_VERSION
 
 
 class LaunchRedeemed(_Message, frozen=True, kw_only=True, tag="launch.redeemed"):
     """Published by the token service once a launch token has been claimed."""
 
-    jti: str
-    partner_id: str
-    external_user_id: str
-    display_name: str | None
-    location_id: str
-    role_slug: str
-    redeemed_at: datetime
+    jti: Jti
+    partner_id: PartnerIdText
+    external_user_id: ExternalUserId
+    display_name: DisplayName | None
+    location_id: LocationIdText
+    role_slug: RoleSlug
+    redeemed_at: AwareDatetime
 
 
 class ProvisioningResult(
@@ -107,7 +130,19 @@ class MessageDecodeError(ValueError):
     """Raised when bytes on the bus are not a message this code understands."""
 
 
+class MessageInvalid(MessageDecodeError):
+    """Raised when a message of the expected type breaks its field constraints."""
+
+
+class _Envelope(msgspec.Struct):
+    """What every message carries: enough to tell which message it is."""
+
+    type: str
+    schema_version: int = SCHEMA_VERSION
+
+
 _encoder: Final = msgspec.json.Encoder()
+_envelope_decoder: Final = msgspec.json.Decoder(_Envelope)
 _redeemed_decoder: Final = msgspec.json.Decoder(LaunchRedeemed)
 _reply_decoder: Final = msgspec.json.Decoder(ProvisioningReply)
 _snapshot_decoder: Final = msgspec.json.Decoder(DirectorySnapshot)
@@ -121,30 +156,51 @@ def encode(message: _Message) -> bytes:
 T = TypeVar("T")
 
 
-def _decode(decoder: msgspec.json.Decoder[T], body: bytes) -> T:
+def _tags(*kinds: type[_Message]) -> frozenset[str]:
+    return frozenset(str(kind.__struct_config__.tag) for kind in kinds)
+
+
+def _decode(
+    decoder: msgspec.json.Decoder[T], body: bytes, expected: frozenset[str]
+) -> T:
+    """Reads the envelope first: a lone tagged Struct decodes a body without `type`."""
     try:
-        message = decoder.decode(body)
+        envelope = _envelope_decoder.decode(body)
     except msgspec.DecodeError as exc:
         raise MessageDecodeError(str(exc)) from exc
-    version = getattr(message, "schema_version", SCHEMA_VERSION)
-    if version > SCHEMA_VERSION:
+    if envelope.type not in expected:
         raise MessageDecodeError(
-            f"expected schema_version <= {SCHEMA_VERSION}, got {version}"
+            f"expected type {' or '.join(sorted(expected))}, got {envelope.type[:40]!r}"
         )
-    return message
+    if envelope.schema_version > SCHEMA_VERSION:
+        raise MessageDecodeError(
+            f"expected schema_version <= {SCHEMA_VERSION}, "
+            f"got {envelope.schema_version}"
+        )
+
+    try:
+        return decoder.decode(body)
+    except msgspec.DecodeError as exc:
+        raise MessageInvalid(str(exc)) from exc
+
+
+_REDEEMED: Final = _tags(LaunchRedeemed)
+_REPLY: Final = _tags(ProvisioningResult, ProvisioningRejected)
+_SNAPSHOT: Final = _tags(DirectorySnapshot)
+_UPDATE: Final = _tags(DirectoryPartnerChanged, DirectorySnapshot)
 
 
 def decode_launch_redeemed(body: bytes) -> LaunchRedeemed:
-    return _decode(_redeemed_decoder, body)
+    return _decode(_redeemed_decoder, body, _REDEEMED)
 
 
 def decode_reply(body: bytes) -> ProvisioningReply:
-    return _decode(_reply_decoder, body)
+    return _decode(_reply_decoder, body, _REPLY)
 
 
 def decode_snapshot(body: bytes) -> DirectorySnapshot:
-    return _decode(_snapshot_decoder, body)
+    return _decode(_snapshot_decoder, body, _SNAPSHOT)
 
 
 def decode_directory_update(body: bytes) -> DirectoryUpdate:
-    return _decode(_update_decoder, body)
+    return _decode(_update_decoder, body, _UPDATE)

@@ -155,7 +155,7 @@ async def test_a_reply_that_cannot_be_sent_is_retried_not_stranded(
             raise TimeoutError
         await channel.ready()
 
-    monkeypatch.setattr(launch_consumer, "_restored", reply_channel_late_once)
+    monkeypatch.setattr(launch_consumer, "restored", reply_channel_late_once)
     service = await probe.started(settings, store=store, directory=in_memory_directory)
     launch = probe.redeemed()
 

@@ -1,6 +1,7 @@
 """Unit tests of the launch precheck: what is refused before any database."""
 
-from datetime import UTC, datetime
+import secrets
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
@@ -66,3 +67,74 @@ def test_broken_identifiers_raise_invalid_launch(changes: dict[str, object]) -> 
 def test_a_missing_display_name_defaults_to_the_external_id() -> None:
     assert launch().first_display_name() == "EMP-1"
     assert launch(display_name="Ada").first_display_name() == "Ada"
+
+
+def _refusal(changes: dict[str, object]) -> str:
+    with pytest.raises(InvalidLaunch) as raised:
+        precheck(launch(**changes))
+    return str(raised.value)
+
+
+@pytest.mark.parametrize(
+    ("changes", "expected"),
+    [
+        ({"jti": "j" * 65}, "base64url"),
+        ({"jti": "j" * 12_000}, "base64url"),
+        ({"jti": "jti with spaces"}, "base64url"),
+        ({"external_user_id": " EMP-1 "}, "surrounding whitespace"),
+        ({"external_user_id": "EMP\x001"}, "control or invisible"),
+        ({"external_user_id": "EMP\u202e1"}, "control or invisible"),
+        ({"external_user_id": "EMP\u200d1"}, "control or invisible"),
+        ({"external_user_id": "Zoe\u0308"}, "NFC"),
+        ({"display_name": "x" * 101}, "display_name of 1-100"),
+        ({"display_name": "x" * 100_000}, "display_name of 1-100"),
+        ({"display_name": ""}, "display_name of 1-100"),
+        ({"display_name": " Ada"}, "surrounding whitespace"),
+        ({"display_name": "Ada\nLovelace"}, "control or invisible"),
+        ({"display_name": "Zoe\u0308"}, "NFC"),
+    ],
+)
+def test_text_breaking_the_mint_rules_is_an_invalid_launch(
+    changes: dict[str, object], expected: str
+) -> None:
+    assert expected in _refusal(changes)
+
+
+@pytest.mark.parametrize(
+    ("redeemed_at", "expected"),
+    [
+        (datetime(2026, 5, 12, 10, 30), "time zone"),
+        (datetime(1, 1, 1, tzinfo=UTC), "from 2020"),
+        (datetime(9999, 12, 31, tzinfo=UTC), "from 2020"),
+    ],
+)
+def test_a_redemption_time_must_be_aware_and_plausible(
+    redeemed_at: datetime, expected: str
+) -> None:
+    assert expected in _refusal({"redeemed_at": redeemed_at})
+
+
+def test_a_refusal_names_the_rule_never_the_value() -> None:
+    message = _refusal({"external_user_id": " secret-employee-7 "})
+
+    assert "secret-employee-7" not in message
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"jti": secrets.token_urlsafe(16)},
+        {"jti": "j" * 64},
+        {"external_user_id": "x" * 255},
+        {"display_name": "n" * 100},
+        {"display_name": "Zoë"},
+        {"display_name": "👩\u200d💻 Ada"},
+        {
+            "redeemed_at": datetime(
+                2026, 5, 12, 12, 30, tzinfo=timezone(timedelta(hours=2))
+            )
+        },
+    ],
+)
+def test_what_the_token_service_mints_passes(changes: dict[str, object]) -> None:
+    assert precheck(launch(**changes)) is None

@@ -2,14 +2,25 @@
 
 Policy, per message (DESIGN §7.1):
 
-- Undecodable bytes, an unknown schema version, or a launch no retry can fix
-  (`InvalidLaunch`): reject without requeue, so the broker dead-letters it at
-  once. An invalid launch still gets a `ProvisioningRejected` reply so the
-  token service does not wait for its timeout.
+- A body over `MAX_BODY_BYTES` (`too_large`), checked before any decoding;
+  bytes that are not a `launch.redeemed` of a known schema version
+  (`undecodable`); a launch that breaks the contract, on the wire or in the
+  domain (`launch_invalid`): dead-lettered at once. An invalid launch still
+  gets a `ProvisioningRejected` reply so the token service does not wait for
+  its timeout; the others are not launches anyone can be waiting for.
 - Any other failure (database down, deadlock, timeout, a bug): republish a
   copy to the back of the queue with `x-retry-count` + 1 after a short
   backoff, then ack the original; at `max_retries` the message is
-  dead-lettered instead. A poison message therefore never blocks the queue.
+  dead-lettered instead (`retries_exhausted`). A poison message therefore
+  never blocks the queue.
+- Dead-lettering publishes a persistent copy to the dead-letter exchange,
+  confirmed, with the original routing key, headers and properties plus
+  `x-dead-letter-reason` (one of the reasons above) and
+  `x-dead-letter-detail` (the error, truncated), then acks the original. If
+  that copy cannot be published, the original is rejected without requeue
+  and the broker dead-letters it itself, without the reason headers. A
+  channel lost between copy and ack redelivers the original, so a dead
+  letter may be parked twice, never lost.
 - Success or rejection: publish the reply to `reply_to` (same
   `correlation_id`), then ack. The store is idempotent by `jti`, so a
   redelivery after a crash between commit and ack replies again and writes
@@ -39,7 +50,7 @@ import contextlib
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from typing import Any, Final
+from typing import Final
 
 import aio_pika
 import structlog
@@ -51,8 +62,16 @@ from aio_pika.abc import (
 )
 from opentelemetry.trace import Tracer
 
+from provisioning_service.adapters.inbound.aio_pika_dead_letters import (
+    RETRY_HEADER,
+    AioPikaDeadLetters,
+    copy_of,
+    restored,
+    retry_count,
+)
 from provisioning_service.adapters.inbound.aio_pika_shutdown import bounded
 from provisioning_service.adapters.inbound.aio_pika_topology import (
+    declare_dead_letters,
     declare_launch_queue,
 )
 from provisioning_service.adapters.inbound.msgspec_launch_wire import (
@@ -65,6 +84,7 @@ from provisioning_service.domain.launch import Launch, Provisioned, Rejection
 from tilt_shared.bus import BusNames
 from tilt_shared.messages import (
     MessageDecodeError,
+    MessageInvalid,
     ProvisioningRejected,
     ProvisioningResult,
     decode_launch_redeemed,
@@ -72,10 +92,11 @@ from tilt_shared.messages import (
 )
 from tilt_shared.telemetry import consumer_span
 
-RETRY_HEADER: Final = "x-retry-count"
+# A real launch is well under 1 KiB; the partner API caps its request at the
+# same 16 KiB (DESIGN §3.2), so no valid launch can grow past it.
+MAX_BODY_BYTES: Final = 16 * 1024
 BACKOFF_BASE_S: Final = 0.1
 BACKOFF_MAX_S: Final = 2.0
-CHANNEL_RESTORE_WAIT_S: Final = 5.0
 DEAD_LETTERED: Final = "dead_lettered"
 
 log = structlog.get_logger(__name__)
@@ -105,16 +126,26 @@ class AioPikaLaunchConsumer:
         self._channel: AbstractRobustChannel | None = None
         self._replies: AbstractRobustChannel | None = None
         self._queue: AbstractQueue | None = None
+        self._dead_letters: AioPikaDeadLetters | None = None
         self._consumer_tag: str | None = None
         self._in_flight = 0
         self._idle = asyncio.Event()
         self._idle.set()
 
     async def start(self, connection: AbstractRobustConnection) -> None:
-        self._channel = await connection.channel(publisher_confirms=True)
+        # A copy the broker cannot route must fail its publish, not vanish.
+        self._channel = await connection.channel(
+            publisher_confirms=True, on_return_raises=True
+        )
         self._replies = await connection.channel(publisher_confirms=False)
         await self._channel.set_qos(prefetch_count=self._prefetch)
         self._queue = await declare_launch_queue(self._channel, self._names)
+        self._dead_letters = AioPikaDeadLetters(
+            self._channel,
+            await declare_dead_letters(self._channel, self._names),
+            self._metrics,
+            self._names.provisioning_queue,
+        )
         self._consumer_tag = await self._queue.consume(self._on_message)
 
     async def stop(self, grace_s: float = 10.0) -> None:
@@ -165,23 +196,25 @@ class AioPikaLaunchConsumer:
 
     async def _handle(self, message: AbstractIncomingMessage) -> str:
         """Settles the message by the policy above; returns the outcome's name."""
+        size = len(message.body)
+        if size > MAX_BODY_BYTES:
+            detail = f"expected at most {MAX_BODY_BYTES} bytes, got {size}"
+            await self._dead_letter(message, reason="too_large", detail=detail)
+            return DEAD_LETTERED
         try:
             wire = decode_launch_redeemed(message.body)
+        except MessageInvalid as exc:
+            invalid = InvalidLaunch(str(exc))
+            return await self._refuse(message, message.correlation_id or "", invalid)
         except MessageDecodeError as exc:
-            await self._dead_letter(message, reason="undecodable", error=str(exc)[:200])
+            await self._dead_letter(message, reason="undecodable", detail=str(exc))
             return DEAD_LETTERED
         structlog.contextvars.bind_contextvars(correlation_id=wire.jti)
 
         try:
             outcome = await self._provision(launch_of(wire))
         except InvalidLaunch as exc:
-            rejected = ProvisioningRejected(jti=wire.jti, code=exc.code)
-            try:
-                await self._reply(message, rejected)
-            except Exception:  # a courtesy: the asker's timeout covers its loss
-                log.warning("reply_lost", code=exc.code, exc_info=True)
-            await self._dead_letter(message, reason=exc.code, error=str(exc))
-            return DEAD_LETTERED
+            return await self._refuse(message, wire.jti, exc)
         except Exception as exc:  # transient or unknown: bounded retries decide
             return await self._retry_or_dead_letter(message, exc)
 
@@ -192,6 +225,17 @@ class AioPikaLaunchConsumer:
         await message.ack()
         return "rejected" if isinstance(outcome, Rejection) else "provisioned"
 
+    async def _refuse(
+        self, message: AbstractIncomingMessage, jti: str, exc: InvalidLaunch
+    ) -> str:
+        """Tells the asker no retry can help, then dead-letters the launch."""
+        try:
+            await self._reply(message, ProvisioningRejected(jti=jti, code=exc.code))
+        except Exception:  # a courtesy: the asker's timeout covers its loss
+            log.warning("reply_lost", code=exc.code, exc_info=True)
+        await self._dead_letter(message, reason=exc.code, detail=str(exc))
+        return DEAD_LETTERED
+
     async def _reply(
         self,
         message: AbstractIncomingMessage,
@@ -201,7 +245,7 @@ class AioPikaLaunchConsumer:
             log.info("reply_skipped", reason="no_reply_to")
             return
         assert self._replies is not None
-        await _restored(self._replies)
+        await restored(self._replies)
         await self._replies.default_exchange.publish(
             aio_pika.Message(
                 encode(reply),
@@ -216,28 +260,25 @@ class AioPikaLaunchConsumer:
     async def _retry_or_dead_letter(
         self, message: AbstractIncomingMessage, exc: Exception
     ) -> str:
-        retries = _retry_count(message.headers)
+        retries = retry_count(message.headers)
         error_type = type(exc).__name__
         code = exc.code if isinstance(exc, ProvisioningError) else "unexpected"
         if retries >= self._max_retries:
+            detail = f"{code} ({error_type}) after {retries} retries"
             await self._dead_letter(
-                message, reason="retries_exhausted", error_type=error_type, code=code
+                message,
+                reason="retries_exhausted",
+                detail=detail,
+                error_type=error_type,
+                code=code,
             )
             return DEAD_LETTERED
 
         await asyncio.sleep(min(BACKOFF_BASE_S * 2**retries, BACKOFF_MAX_S))
         assert self._channel is not None
-        await _restored(self._channel)
+        await restored(self._channel)
         await self._channel.default_exchange.publish(
-            aio_pika.Message(
-                message.body,
-                headers={**message.headers, RETRY_HEADER: retries + 1},
-                content_type=message.content_type,
-                delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
-                message_id=message.message_id,
-                correlation_id=message.correlation_id,
-                reply_to=message.reply_to,
-            ),
+            copy_of(message, {**message.headers, RETRY_HEADER: retries + 1}),
             routing_key=self._names.provisioning_queue,
         )
         await message.ack()
@@ -251,23 +292,7 @@ class AioPikaLaunchConsumer:
         return "requeued"
 
     async def _dead_letter(
-        self, message: AbstractIncomingMessage, *, reason: str, **details: Any
+        self, message: AbstractIncomingMessage, **reason: str
     ) -> None:
-        await message.reject(requeue=False)
-        self._metrics.message_dead_lettered(reason)
-        log.warning(
-            "message_dead_lettered",
-            reason=reason,
-            queue=self._names.provisioning_queue,
-            **details,
-        )
-
-
-async def _restored(channel: AbstractRobustChannel) -> None:
-    """Waits out a reconnect's restore; raises TimeoutError if it never comes."""
-    await asyncio.wait_for(channel.ready(), timeout=CHANNEL_RESTORE_WAIT_S)
-
-
-def _retry_count(headers: dict[str, Any]) -> int:
-    value = headers.get(RETRY_HEADER, 0)
-    return value if isinstance(value, int) and value >= 0 else 0
+        assert self._dead_letters is not None
+        await self._dead_letters.park(message, **reason)

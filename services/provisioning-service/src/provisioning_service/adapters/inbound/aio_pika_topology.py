@@ -30,13 +30,7 @@ async def declare_launch_queue(
 ) -> AbstractQueue:
     """The durable quorum queue of `launch.redeemed`, with its dead-letter pair."""
     exchange = await declare_exchange(channel, names)
-    dead_letters = await channel.declare_exchange(
-        names.dead_letter_exchange, aio_pika.ExchangeType.FANOUT, durable=True
-    )
-    dead_queue = await channel.declare_queue(
-        names.dead_letter_queue, durable=True, arguments={"x-queue-type": "quorum"}
-    )
-    await dead_queue.bind(dead_letters, routing_key="#")
+    await declare_dead_letters(channel, names)
 
     queue = await channel.declare_queue(
         names.provisioning_queue,
@@ -49,6 +43,24 @@ async def declare_launch_queue(
     )
     await queue.bind(exchange, routing_key=LAUNCH_REDEEMED_KEY)
     return queue
+
+
+async def declare_dead_letters(
+    channel: AbstractChannel, names: BusNames
+) -> AbstractExchange:
+    """The fanout dead-letter exchange, bound to its durable quorum queue.
+
+    The consumer publishes its dead letters here itself, with their reason;
+    the launch queue names it as its broker-side dead-letter exchange too.
+    """
+    dead_letters = await channel.declare_exchange(
+        names.dead_letter_exchange, aio_pika.ExchangeType.FANOUT, durable=True
+    )
+    dead_queue = await channel.declare_queue(
+        names.dead_letter_queue, durable=True, arguments={"x-queue-type": "quorum"}
+    )
+    await dead_queue.bind(dead_letters, routing_key="#")
+    return dead_letters
 
 
 async def declare_directory_queue(
