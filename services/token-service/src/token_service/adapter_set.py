@@ -126,9 +126,16 @@ def _redis_client(
 ) -> Any:
     import redis.asyncio as redis
 
-    client: Any = redis.Redis.from_url(
-        settings.redis_url, socket_connect_timeout=2, socket_timeout=2
+    # redis-py's default pool raises "Too many connections" once its 100 are in
+    # use; this one makes the caller wait for a free connection, but not forever.
+    pool = redis.BlockingConnectionPool.from_url(
+        settings.redis_url,
+        max_connections=settings.redis_max_connections,
+        timeout=settings.redis_pool_timeout_s,
+        socket_connect_timeout=settings.redis_socket_timeout_s,
+        socket_timeout=settings.redis_socket_timeout_s,
     )
+    client: Any = redis.Redis.from_pool(pool)
     stack.push_async_callback(client.aclose)
 
     async def redis_ready() -> bool:

@@ -18,6 +18,13 @@ MIN_KEY_BYTES: Final = 32
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
     redis_url: str = "redis://127.0.0.1:6379/0"
     redis_prefix: str = ""
+    # Connections per process. A caller finding all of them busy queues for
+    # one up to `redis_pool_timeout_s`; a burst of opens waits, never fails.
+    redis_max_connections: int = 100
+    redis_pool_timeout_s: float = 2.0
+    # Bounds each connect and each reply: a Redis that stopped answering
+    # fails a request within about pool + connect + reply timeouts.
+    redis_socket_timeout_s: float = 2.0
     amqp_url: str = "amqp://guest:guest@127.0.0.1:5672/"
     bus_prefix: str = ""
     public_base_url: str = "http://127.0.0.1:8000"
@@ -104,6 +111,12 @@ def check_settings(settings: Settings) -> None:
     if settings.launch_ttl_s <= 0 or settings.provisioning_timeout_s <= 0:
         raise SettingsError(
             f"{PREFIX}LAUNCH_TTL_S/PROVISIONING_TIMEOUT_S: expected > 0"
+        )
+    if settings.redis_max_connections < 1:
+        raise SettingsError(f"{PREFIX}REDIS_MAX_CONNECTIONS: expected >= 1")
+    if settings.redis_pool_timeout_s <= 0 or settings.redis_socket_timeout_s <= 0:
+        raise SettingsError(
+            f"{PREFIX}REDIS_POOL_TIMEOUT_S/REDIS_SOCKET_TIMEOUT_S: expected > 0"
         )
     if settings.directory_resync_s < 1:
         raise SettingsError(f"{PREFIX}DIRECTORY_RESYNC_S: expected >= 1")

@@ -4,6 +4,7 @@ import re
 from urllib.parse import parse_qs, quote_plus, unquote_plus, urlsplit
 
 import pytest
+from structlog.testing import capture_logs
 from token_fakes import (
     GRANTS,
     LOCATION_1,
@@ -102,15 +103,19 @@ async def test_invalid_or_foreign_requests_store_nothing() -> None:
 
 
 async def test_dependencies_down_are_service_unavailable() -> None:
-    """A dead directory or ledger: ServiceUnavailable, never a driver error."""
+    """A dead directory or ledger: ServiceUnavailable, logged with the cause."""
     mint, ledger, directory = mint_case()
     directory.failing = True
-    with pytest.raises(ServiceUnavailable):
+    with capture_logs() as logs, pytest.raises(ServiceUnavailable):
         await mint.execute("p1", fields())
 
     directory.failing, ledger.failing = False, True
-    with pytest.raises(ServiceUnavailable):
+    with capture_logs() as more_logs, pytest.raises(ServiceUnavailable):
         await mint.execute("p1", fields())
+
+    failures = [e for e in logs + more_logs if e["event"] == "launch_mint_failed"]
+    assert len(failures) == 2
+    assert all(e["log_level"] == "error" and e["dependency"] for e in failures)
 
 
 async def test_c08_two_thousand_tokens_are_url_safe_and_survive_form_encoding() -> None:

@@ -146,6 +146,20 @@ async def test_ledger_down_is_unavailable_and_claims_nothing(world: World) -> No
     assert world.bus.sent == []
 
 
+async def test_a_failed_dependency_is_logged_with_its_error(world: World) -> None:
+    """The failure line says what went wrong, not only which dependency."""
+    token = await world.mint()
+    world.ledger.failing = True
+
+    with capture_logs() as logs, pytest.raises(ServiceUnavailable):
+        await world.redeem.execute(token, None)
+
+    failed = [entry for entry in logs if entry["event"] == "launch_redemption_failed"]
+    assert [(entry["dependency"], entry["error"]) for entry in failed] == [
+        ("redis", "fake outage")
+    ]
+
+
 async def test_rejection_by_provisioning_burns_the_link(world: World) -> None:
     """Provisioning refuses: the code is kept, no session, link no longer usable."""
     token = await world.mint()

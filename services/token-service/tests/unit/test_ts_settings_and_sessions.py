@@ -61,12 +61,15 @@ def test_settings_read_from_prefixed_environment() -> None:
         ({"active_kid": "other"}, "ACTIVE_KID"),
         ({"cognito_password_key": Secret("c2hvcnQ")}, "COGNITO_PASSWORD_KEY"),
         ({"partner_issuer": ""}, "PARTNER_ISSUER"),
+        ({"redis_max_connections": 0}, "REDIS_MAX_CONNECTIONS"),
+        ({"redis_pool_timeout_s": 0.0}, "REDIS_POOL_TIMEOUT_S"),
+        ({"redis_socket_timeout_s": -1.0}, "REDIS_SOCKET_TIMEOUT_S"),
     ],
 )
 def test_bad_settings_stop_start_up_with_one_line(
     changes: dict[str, object], names: str
 ) -> None:
-    """Short keys, a missing active kid or a missing issuer: a one-line reason."""
+    """Short keys, a missing kid or issuer, an empty pool: a one-line reason."""
     with pytest.raises(SettingsError) as caught:
         check_settings(make_settings(**changes))
 

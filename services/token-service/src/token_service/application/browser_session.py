@@ -52,7 +52,11 @@ class ViewSale:
             session = session.with_tokens(tokens, now)
             await self._sessions.save(session, now)
         except DependencyUnavailable as exc:
-            log.warning("session_refresh_failed", dependency=exc.dependency)
+            log.warning(
+                "session_refresh_failed",
+                dependency=exc.dependency,
+                error=exc.detail,
+            )
             return session
         log.info("session_refreshed", pos_user_id=session.pos_user_id)
         return session

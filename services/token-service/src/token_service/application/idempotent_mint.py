@@ -3,9 +3,8 @@
 import asyncio
 import hashlib
 import json
-from collections.abc import Awaitable
 from dataclasses import dataclass
-from typing import Final, TypeVar
+from typing import Final
 
 import structlog
 
@@ -17,6 +16,7 @@ from token_service.application.link_ports import (
 )
 from token_service.application.mint_launch import LaunchRequestFields, MintLaunch
 from token_service.application.ports import DependencyUnavailable
+from token_service.application.unavailable import guarded
 from token_service.domain.errors import (
     FieldError,
     IdempotencyKeyReused,
@@ -26,7 +26,6 @@ from token_service.domain.errors import (
 from token_service.domain.launch import validate_launch_request
 
 log = structlog.get_logger(__name__)
-T = TypeVar("T")
 KEY_MAX: Final = 255
 # A key is held this long by a request still minting; a mint takes milliseconds,
 # so only a crashed replica's key waits it out before it can be retried.
@@ -138,8 +137,9 @@ class IdempotentMint:
         except Exception:
             await self._release(partner_id, key, body)
             raise
-        await self._guard(
-            self._keys.remember(partner_id, key, body, launch, self._clock.now())
+        await guarded(
+            self._keys.remember(partner_id, key, body, launch, self._clock.now()),
+            "launch_mint_failed",
         )
         return MintAnswer(launch, replayed=False)
 
@@ -149,7 +149,9 @@ class IdempotentMint:
         """None once this request holds the key; else the holder's answer."""
         deadline = asyncio.get_running_loop().time() + WAIT_S
         while True:
-            taken = await self._guard(self._keys.take(partner_id, key, body, HOLD_S))
+            taken = await guarded(
+                self._keys.take(partner_id, key, body, HOLD_S), "launch_mint_failed"
+            )
             if taken is None:
                 return None
             if taken.fingerprint != body:
@@ -166,10 +168,11 @@ class IdempotentMint:
         minted = await self._mint.execute(partner_id, fields)
         # Unindexed, the link would escape a bulk revocation: without the
         # index no answer, and an unanswered link is one nobody can open.
-        await self._guard(
+        await guarded(
             self._registry.track(
                 minted.jti, minted.details, self._clock.now(), minted.expires_at
-            )
+            ),
+            "launch_mint_failed",
         )
         return RememberedLaunch(minted.jti, minted.launch_url, minted.expires_at)
 
@@ -178,11 +181,8 @@ class IdempotentMint:
             await self._keys.release(partner_id, key, body)
         except DependencyUnavailable as exc:
             # The hold lapses on its own after HOLD_S; retries wait until then.
-            log.error("idempotency_key_release_failed", dependency=exc.dependency)
-
-    @staticmethod
-    async def _guard(step: Awaitable[T]) -> T:
-        try:
-            return await step
-        except DependencyUnavailable as exc:
-            raise ServiceUnavailable() from exc
+            log.error(
+                "idempotency_key_release_failed",
+                dependency=exc.dependency,
+                error=exc.detail,
+            )

@@ -9,12 +9,11 @@ import structlog
 
 from token_service.application.launch_ports import Clock
 from token_service.application.link_ports import LaunchRecord, LaunchRegistry
-from token_service.application.ports import DependencyUnavailable
+from token_service.application.unavailable import guarded
 from token_service.domain.errors import (
     FieldError,
     LaunchNotFound,
     LaunchNotPending,
-    ServiceUnavailable,
     ValidationFailed,
 )
 from token_service.domain.launch import check_external_user_id, check_location_id
@@ -57,10 +56,7 @@ class ShowLaunch:
         self._clock = clock
 
     async def execute(self, partner_id: str, jti: str) -> LaunchStatus:
-        try:
-            record = await self._registry.find(jti)
-        except DependencyUnavailable as exc:
-            raise ServiceUnavailable() from exc
+        record = await guarded(self._registry.find(jti), "launch_lookup_failed")
         # Another partner's link is answered exactly like an unknown one.
         if record is None or record.details.partner_id != partner_id:
             raise LaunchNotFound()
@@ -84,10 +80,10 @@ class RevokeLaunch:
         self._clock = clock
 
     async def execute(self, partner_id: str, jti: str) -> None:
-        try:
-            outcome = await self._registry.revoke(partner_id, jti, self._clock.now())
-        except DependencyUnavailable as exc:
-            raise ServiceUnavailable() from exc
+        outcome = await guarded(
+            self._registry.revoke(partner_id, jti, self._clock.now()),
+            "launch_revoke_failed",
+        )
 
         if outcome == "unknown":
             raise LaunchNotFound()
@@ -123,12 +119,12 @@ class RevokeLaunches:
                 (FieldError("body", "expected external_user_id, location_id or both"),)
             )
 
-        try:
-            revoked = await self._registry.revoke_matching(
+        revoked = await guarded(
+            self._registry.revoke_matching(
                 partner_id, user, location, self._clock.now()
-            )
-        except DependencyUnavailable as exc:
-            raise ServiceUnavailable() from exc
+            ),
+            "launch_revoke_failed",
+        )
         log.info("launch_tokens_revoked", partner_id=partner_id, count=revoked)
         return revoked
 

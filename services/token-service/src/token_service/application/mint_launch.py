@@ -17,8 +17,8 @@ from token_service.application.launch_ports import (
     PartnerDirectory,
     Throttled,
 )
-from token_service.application.ports import DependencyUnavailable
-from token_service.domain.errors import RateLimited, ServiceUnavailable
+from token_service.application.unavailable import guarded
+from token_service.domain.errors import RateLimited
 from token_service.domain.launch import LaunchDetails, validate_launch_request
 
 log = structlog.get_logger(__name__)
@@ -106,10 +106,10 @@ class MintLaunch:
             fields.role_slug,
         )
 
-        try:
-            await self._directory.check(partner_id, details.location_id)
-        except DependencyUnavailable as exc:
-            raise ServiceUnavailable() from exc
+        await guarded(
+            self._directory.check(partner_id, details.location_id),
+            "launch_mint_failed",
+        )
 
         now = self._clock.now()
         issued_at = now.replace(microsecond=0)
@@ -117,12 +117,10 @@ class MintLaunch:
         jti = self._ids.new_jti()
         # Every later line of this request, request_handled too, names the launch.
         structlog.contextvars.bind_contextvars(correlation_id=jti)
-        try:
-            throttled = await self._admission.admit(
-                partner_id, jti, details, expires_at, now
-            )
-        except DependencyUnavailable as exc:
-            raise ServiceUnavailable() from exc
+        throttled = await guarded(
+            self._admission.admit(partner_id, jti, details, expires_at, now),
+            "launch_mint_failed",
+        )
         if isinstance(throttled, Throttled):
             log.warning("launch_mint_throttled", partner_id=partner_id)
             raise RateLimited(max(1, math.ceil(throttled.retry_after_s)))

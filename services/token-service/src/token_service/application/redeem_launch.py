@@ -2,9 +2,8 @@
 
 import asyncio
 import time
-from collections.abc import Awaitable
 from dataclasses import dataclass
-from typing import Final, TypeVar
+from typing import Final
 
 import structlog
 
@@ -22,6 +21,7 @@ from token_service.application.ports import (
     RedemptionBus,
     SessionIssuer,
 )
+from token_service.application.unavailable import guarded
 from token_service.domain.errors import (
     LaunchTokenRefused,
     LaunchTokenRevoked,
@@ -39,7 +39,6 @@ from token_service.domain.provisioning import (
 from token_service.domain.session import SESSION_LIFETIME, BrowserSession
 
 log = structlog.get_logger(__name__)
-T = TypeVar("T")
 # Provisioning waits at most its own timeout (5 s by default); with this cap on
 # Cognito a redemption stays well inside the ledger's 30 s lease (DESIGN §5).
 COGNITO_BUDGET_S: Final = 15.0
@@ -112,6 +111,7 @@ class RedeemLaunch:
             log.error(
                 "launch_redemption_failed",
                 dependency=exc.dependency,
+                error=exc.detail,
                 outcome="released",
             )
             raise ServiceUnavailable() from exc
@@ -133,7 +133,9 @@ class RedeemLaunch:
         delay = BUSY_POLL_S
         while True:
             now = self._clock.now()
-            claimed = await self._guard(self._ledger.claim(jti, owner, now))
+            claimed = await guarded(
+                self._ledger.claim(jti, owner, now), "launch_redemption_failed"
+            )
             if not (isinstance(claimed, ClaimRefused) and claimed.reason == "busy"):
                 return claimed
             if time.monotonic() >= deadline:
@@ -149,7 +151,7 @@ class RedeemLaunch:
         the page says so, since a new link would not help the refused one."""
         if self._registry is None:
             return LaunchTokenUsed()
-        record = await self._guard(self._registry.find(jti))
+        record = await guarded(self._registry.find(jti), "launch_redemption_failed")
         if record is not None and record.state == "revoked":
             return LaunchTokenRevoked()
         if record is not None and record.refused:
@@ -163,7 +165,11 @@ class RedeemLaunch:
             await self._registry.mark_redeemed(jti, self._clock.now())
         except DependencyUnavailable as exc:
             # The session stands; only the status loses its redeemed_at.
-            log.warning("launch_redeemed_at_lost", dependency=exc.dependency)
+            log.warning(
+                "launch_redeemed_at_lost",
+                dependency=exc.dependency,
+                error=exc.detail,
+            )
 
     async def _sign_in(
         self, jti: str, owner: str, details: LaunchDetails
@@ -234,7 +240,9 @@ class RedeemLaunch:
     async def _current_session(self, session_id: str | None) -> BrowserSession | None:
         if not session_id:
             return None
-        session = await self._guard(self._sessions.get(session_id))
+        session = await guarded(
+            self._sessions.get(session_id), "launch_redemption_failed"
+        )
         if session is None or not session.is_live(self._clock.now()):
             return None
         return session
@@ -251,7 +259,11 @@ class RedeemLaunch:
             if previous.pos_user_id != current.pos_user_id:
                 await self._issuer.sign_out(previous.pos_user_id)
         except DependencyUnavailable as exc:
-            log.warning("session_revoke_failed", dependency=exc.dependency)
+            log.warning(
+                "session_revoke_failed",
+                dependency=exc.dependency,
+                error=exc.detail,
+            )
             return
         log.info("session_revoked", pos_user_id=previous.pos_user_id, reason="replaced")
 
@@ -259,19 +271,19 @@ class RedeemLaunch:
         try:
             await self._sessions.delete(session.session_id)
         except DependencyUnavailable as exc:
-            log.error("session_discard_failed", dependency=exc.dependency)
+            log.error(
+                "session_discard_failed",
+                dependency=exc.dependency,
+                error=exc.detail,
+            )
 
     async def _release(self, jti: str, owner: str) -> None:
         try:
             await self._ledger.release(jti, owner)
         except DependencyUnavailable as exc:
             # The lease runs out on its own; the link becomes claimable again then.
-            log.error("launch_release_failed", dependency=exc.dependency)
-
-    @staticmethod
-    async def _guard(step: Awaitable[T]) -> T:
-        try:
-            return await step
-        except DependencyUnavailable as exc:
-            log.error("launch_redemption_failed", dependency=exc.dependency)
-            raise ServiceUnavailable() from exc
+            log.error(
+                "launch_release_failed",
+                dependency=exc.dependency,
+                error=exc.detail,
+            )

@@ -149,7 +149,11 @@ class AioPikaDirectoryListener:
                 self._synced = True
             except DependencyUnavailable as exc:
                 # Redis is down: the next snapshot repairs whatever was missed.
-                log.error("directory_update_failed", dependency=exc.dependency)
+                log.error(
+                    "directory_update_failed",
+                    dependency=exc.dependency,
+                    error=exc.detail,
+                )
                 self._synced = False
 
 

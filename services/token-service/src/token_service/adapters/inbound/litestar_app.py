@@ -175,7 +175,12 @@ def _dependency_down(
     request: Request[Any, Any, Any], exc: DependencyUnavailable
 ) -> Response[Any]:
     """A dependency failed outside a use case's own handling: 503, never 500."""
-    log.error("request_failed", dependency=exc.dependency, path=request.url.path)
+    log.error(
+        "request_failed",
+        dependency=exc.dependency,
+        error=exc.detail,
+        path=request.url.path,
+    )
     if _is_api(request):
         return problem(503, "service_unavailable", "a dependency is unavailable")
     page = html_pages.message_page(
