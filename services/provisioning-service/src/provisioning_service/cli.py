@@ -1,18 +1,22 @@
 """Operators' CLI for partners, locations, grants: `python -m provisioning_service.cli`.
 
-Every command prints what it did, is safe to repeat, and exits non-zero with
-a one-line reason on bad input. A change to a partner or its grants is
-announced to the token services (`directory.partner_changed`) once committed.
-Settings come from PROVISIONING_* variables: DATABASE_URL, AMQP_URL and
-BUS_PREFIX, and COGNITO_ENDPOINT_URL / COGNITO_REGION / COGNITO_USER_POOL_ID
-for `partner create`, the one command that calls Cognito.
+Every command prints what it did and exits non-zero with a one-line reason
+on bad input. Repeating a command changes nothing more, except one: `partner
+create --name` makes new credentials, so a repeat is refused (exit 1, naming
+the partner that has the name) before any app client is created. A change to
+a partner or its grants is announced to the token services
+(`directory.partner_changed`) once committed. Settings come from
+PROVISIONING_* variables: DATABASE_URL, AMQP_URL and BUS_PREFIX, and
+COGNITO_ENDPOINT_URL / COGNITO_REGION / COGNITO_USER_POOL_ID for `partner
+create`, the one command that calls Cognito. Library log lines go to stderr,
+through the services' structlog set-up; stdout carries only the answer.
 """
 
 import asyncio
-import unicodedata
+import sys
 import uuid
 from collections.abc import Awaitable, Callable
-from typing import Final, TypeVar
+from typing import TypeVar
 
 import asyncpg
 import click
@@ -32,13 +36,18 @@ from provisioning_service.domain.errors import (
     PartnerClientFailed,
     ProvisioningError,
 )
+from provisioning_service.operator_input import (
+    InputRefused,
+    checked_name,
+    checked_partner_id,
+    printable_id,
+)
 from provisioning_service.settings import OperatorSettings, read_operator_settings
 from tilt_shared.bus import BusNames
+from tilt_shared.logging import configure_logging
 from tilt_shared.settings import SettingsError
 
 T = TypeVar("T")
-NAME_MAX: Final = 200
-PARTNER_ID_MAX: Final = 128
 
 
 def _settings() -> OperatorSettings:
@@ -79,22 +88,17 @@ def _run(action: Callable[[AsyncpgDirectoryAdmin], Awaitable[T]]) -> T:
 
 
 def _name(_: object, __: object, value: str) -> str:
-    name = unicodedata.normalize("NFC", value.strip())
-    if not 1 <= len(name) <= NAME_MAX:
-        raise click.BadParameter(f"expected 1-{NAME_MAX} characters, got {len(name)}")
-    if any(unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") for ch in name):
-        raise click.BadParameter("expected no control or invisible characters")
-    return name
+    try:
+        return checked_name(value)
+    except InputRefused as exc:
+        raise click.BadParameter(str(exc)) from None
 
 
 def _partner_id(_: object, __: object, value: str | None) -> str | None:
-    if value is None:
-        return None
-    if not value or value != value.strip() or len(value) > PARTNER_ID_MAX:
-        raise click.BadParameter(
-            f"expected 1-{PARTNER_ID_MAX} characters with no surrounding spaces"
-        )
-    return value
+    try:
+        return None if value is None else checked_partner_id(value)
+    except InputRefused as exc:
+        raise click.BadParameter(str(exc)) from None
 
 
 def _said(changed: bool, done: str, already: str) -> None:
@@ -127,7 +131,8 @@ def partner() -> None:
 def partner_create(name: str, partner_id: str | None) -> None:
     """Create the partner's Cognito app client and its partner row.
 
-    The client secret is printed once, here, and stored nowhere.
+    Refused when a partner already has this name. The client secret is
+    printed once, here, and stored nowhere.
     """
     if partner_id is not None:
         changed = _run(lambda admin: admin.create_partner(partner_id, name))
@@ -141,20 +146,52 @@ def partner_create(name: str, partner_id: str | None) -> None:
             settings.cognito_region,
             settings.cognito_endpoint_url,
         )
-        client_id, client_secret = clients.create(name)
     except PartnerClientFailed as exc:
         raise click.ClickException(f"{exc.code}: {exc}") from exc
+    _run(lambda admin: _create_partner(admin, clients, name))
 
-    try:
-        _run(lambda admin: admin.create_partner(client_id, name))
-    except click.ClickException:
-        # No partner row means nobody can use the client: do not leave it behind.
-        clients.delete(client_id)
-        raise
+
+async def _create_partner(
+    admin: AsyncpgDirectoryAdmin, clients: Boto3PartnerClients, name: str
+) -> None:
+    """Name check, app client, row: in that order, under the creation lock.
+
+    The client comes first because its id is the partner id. Should the row
+    fail, the client is deleted: its secret was never shown, and a client
+    without a row can launch no one. A process killed between the two steps
+    leaves such a client behind; the name stays free, so a retry succeeds.
+    """
+    async with admin.creating_partner():
+        existing = await admin.partner_named(name)
+        if existing is not None:
+            raise click.ClickException(
+                f"partner {printable_id(existing)} is already named {name!r}: "
+                "no app client created"
+            )
+
+        client_id, client_secret = clients.create(name)
+        try:
+            await admin.create_partner(client_id, name)
+        except BaseException:
+            _discard_client(clients, client_id)
+            raise
+
+    # Shown before the change is announced: a bus failure must not lose it.
     click.echo(f"created partner {client_id} ({name})")
     click.echo(f"client_id: {client_id}")
     click.echo(f"client_secret: {client_secret}")
     click.echo("the secret is shown only now: hand it to the partner securely")
+
+
+def _discard_client(clients: Boto3PartnerClients, client_id: str) -> None:
+    try:
+        clients.delete(client_id)
+    except PartnerClientFailed as exc:
+        click.echo(
+            f"Error: app client {client_id} has no partner row and was not "
+            f"deleted ({exc.code}: {exc}); delete it in Cognito",
+            err=True,
+        )
 
 
 @partner.command("suspend")
@@ -252,5 +289,11 @@ def revoke(partner_id: str, location_id: uuid.UUID) -> None:
     )
 
 
-if __name__ == "__main__":
+def main() -> None:
+    """`python -m provisioning_service.cli`: log set-up, then the command."""
+    configure_logging("provisioning-cli", "WARNING", stream=sys.stderr)
     cli()
+
+
+if __name__ == "__main__":
+    main()

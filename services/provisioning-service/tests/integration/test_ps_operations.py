@@ -13,7 +13,11 @@ import asyncpg
 import pytest
 from click.testing import CliRunner
 
+from provisioning_service.adapters.outbound.asyncpg_directory import (
+    AsyncpgDirectoryAdmin,
+)
 from provisioning_service.cli import cli
+from provisioning_service.domain.errors import StoreUnavailable
 from provisioning_service.migrate import create_database_if_missing
 from testsupport.cognito import CognitoStack
 
@@ -101,9 +105,27 @@ def test_partner_create_without_a_user_pool_says_which_setting_is_missing(
 
 
 def test_a_failed_partner_row_deletes_the_new_app_client(
-    cognito: CognitoStack,
+    database_url: str, cognito: CognitoStack, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """No orphan app client when the database refuses the partner row."""
+
+    async def refused(*_: object) -> bool:
+        raise StoreUnavailable("directory_change: ConnectionDoesNotExistError")
+
+    monkeypatch.setattr(AsyncpgDirectoryAdmin, "create_partner", refused)
+    runner = CliRunner(env=operator_env(database_url, cognito))
+    before = _client_names(cognito)
+
+    result = runner.invoke(cli, ["partner", "create", "--name", "Orphan"])
+
+    assert result.exit_code == 1
+    assert "store_unavailable" in result.output
+    assert "client_secret" not in result.output
+    assert _client_names(cognito) == before
+
+
+def test_an_unreachable_database_creates_no_app_client(cognito: CognitoStack) -> None:
+    """The name is checked first, so a dead database stops before Cognito."""
     dead_database = "postgresql://postgres@127.0.0.1:1/nowhere"
     runner = CliRunner(env=operator_env(dead_database, cognito))
     before = _client_names(cognito)
@@ -113,6 +135,152 @@ def test_a_failed_partner_row_deletes_the_new_app_client(
     assert result.exit_code == 1
     assert "database" in result.output
     assert _client_names(cognito) == before
+
+
+def test_a_second_partner_create_of_one_name_is_refused_before_cognito(
+    database_url: str, cognito: CognitoStack
+) -> None:
+    """An operator's retry makes no second app client and no second partner."""
+    runner = CliRunner(env=operator_env(database_url, cognito))
+    name = f"Dup {uuid.uuid4().hex[:8]}"
+
+    first = runner.invoke(cli, ["partner", "create", "--name", name])
+    again = runner.invoke(cli, ["partner", "create", "--name", name])
+
+    client_id = _fields(first.output)["client_id"]
+    assert (first.exit_code, again.exit_code) == (0, 1), again.output
+    assert again.output.count("\n") == 1
+    assert f"partner {client_id} is already named" in again.output
+    assert "client_secret" not in again.output
+    assert _client_names(cognito).count(name) == 1
+    assert _partners_named(database_url, name) == 1
+
+
+def test_simultaneous_partner_creates_of_one_name_make_one_partner(
+    database_url: str, cognito: CognitoStack
+) -> None:
+    """Operators racing on one name: one set of credentials, the rest refused."""
+    env = {**os.environ, **operator_env(database_url, cognito)}
+    name = f"Race {uuid.uuid4().hex[:8]}"
+    command = [sys.executable, "-m", "provisioning_service.cli", "partner", "create"]
+
+    runs = [
+        subprocess.Popen(  # noqa: S603 -- this interpreter, the test's own values
+            [*command, "--name", name],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(4)
+    ]
+    codes = sorted(run.wait(timeout=60) for run in runs)
+    for run in runs:
+        assert run.stdout is not None
+        assert run.stderr is not None
+        run.stdout.close()
+        run.stderr.close()
+
+    assert codes == [0, 1, 1, 1]
+    assert _client_names(cognito).count(name) == 1
+    assert _partners_named(database_url, name) == 1
+
+
+def test_an_unannounced_partner_create_keeps_its_client_and_shows_the_secret(
+    database_url: str, cognito: CognitoStack
+) -> None:
+    """The row is committed when the bus fails: its credentials must survive."""
+    env = {
+        **operator_env(database_url, cognito),
+        "PROVISIONING_AMQP_URL": "amqp://guest:guest@127.0.0.1:1/",
+    }
+    name = f"Unannounced {uuid.uuid4().hex[:8]}"
+
+    result = CliRunner(env=env).invoke(cli, ["partner", "create", "--name", name])
+
+    fields = _fields(result.output)
+    assert result.exit_code == 1
+    assert "committed, but not announced" in result.output
+    assert fields["client_secret"]
+    assert _client_names(cognito).count(name) == 1
+    assert cognito.partner_token(
+        fields["client_id"], fields["client_secret"], "tilt/pos:launch"
+    )
+
+
+@pytest.mark.parametrize(
+    "partner_id",
+    ["atk-\x1b[31mRED\x1b[0m", "a b", "caf\u00e9", "a/b", "p\u200bq", "a\nb"],
+)
+def test_a_partner_id_outside_the_client_id_alphabet_is_refused(
+    database_url: str, partner_id: str
+) -> None:
+    """Ids reach terminals and URLs: only A-Z a-z 0-9 . _ + -, never echoed raw."""
+    runner = CliRunner(env={"PROVISIONING_DATABASE_URL": database_url})
+
+    result = runner.invoke(
+        cli, ["partner", "create", "--partner-id", partner_id, "--name", "x"]
+    )
+
+    assert result.exit_code == 2
+    assert "A-Z a-z 0-9" in result.output
+    assert f"got {partner_id!a}" in result.output
+    assert result.output.isascii()
+    assert _partner_count(database_url, partner_id) == 0
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "Caf\u00e9 \U0001f468\u200d\U0001f469\u200d\U0001f467",  # a ZWJ family
+        "\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645",  # Persian, a ZWNJ
+    ],
+)
+def test_a_name_may_hold_the_joiners_scripts_and_emoji_need(
+    database_url: str, name: str
+) -> None:
+    """ZWJ and ZWNJ are format characters that real names are written with."""
+    runner = CliRunner(env={"PROVISIONING_DATABASE_URL": database_url})
+    location_id = str(uuid.uuid4())
+
+    result = runner.invoke(
+        cli, ["location", "create", "--location-id", location_id, "--name", name]
+    )
+
+    assert result.exit_code == 0, result.output
+    assert _location_name(database_url, location_id) == name
+
+
+def test_cli_library_log_lines_are_json_on_stderr(database_url: str) -> None:
+    """An unreachable broker: aio-pika's own complaint is a JSON line too."""
+    env = {
+        **os.environ,
+        "PROVISIONING_DATABASE_URL": database_url,
+        "PROVISIONING_AMQP_URL": "amqp://guest:guest@127.0.0.1:1/",
+    }
+    partner_id = f"p-{uuid.uuid4().hex[:8]}"
+    command = [sys.executable, "-m", "provisioning_service.cli", "partner", "create"]
+
+    done = subprocess.run(  # noqa: S603 -- this interpreter, the test's own values
+        [*command, "--partner-id", partner_id, "--name", "Quiet"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    other = [
+        line
+        for line in done.stderr.splitlines()
+        if not line.startswith(("{", "Error: bus_unavailable: committed"))
+    ]
+    logged = [json.loads(line) for line in done.stderr.splitlines() if line[:1] == "{"]
+    assert done.returncode == 1
+    assert done.stdout == ""
+    assert other == []
+    assert logged, "aio-pika reports the failed connection"
+    assert {line["service"] for line in logged} == {"provisioning-cli"}
 
 
 @pytest.mark.parametrize(
@@ -159,6 +327,43 @@ def _client_names(cognito: CognitoStack) -> list[str]:
     client = cognito_client(cognito.endpoint_url, cognito.region)
     listed = client.list_user_pool_clients(UserPoolId=cognito.pool_id, MaxResults=60)
     return sorted(c["ClientName"] for c in listed["UserPoolClients"])
+
+
+def _fields(output: str) -> dict[str, str]:
+    return dict(line.split(": ", 1) for line in output.splitlines() if ": " in line)
+
+
+def _fetchval(database_url: str, sql: str, *args: object) -> object:
+    async def query() -> object:
+        connection = await asyncpg.connect(database_url)
+        try:
+            return await connection.fetchval(sql, *args)
+        finally:
+            await connection.close()
+
+    return asyncio.run(query())
+
+
+def _partners_named(database_url: str, name: str) -> object:
+    return _fetchval(
+        database_url, "SELECT count(*) FROM partner_tbl WHERE name = $1", name
+    )
+
+
+def _partner_count(database_url: str, partner_id: str) -> object:
+    return _fetchval(
+        database_url,
+        "SELECT count(*) FROM partner_tbl WHERE partner_id = $1",
+        partner_id,
+    )
+
+
+def _location_name(database_url: str, location_id: str) -> object:
+    return _fetchval(
+        database_url,
+        "SELECT name FROM location_tbl WHERE location_id = $1",
+        uuid.UUID(location_id),
+    )
 
 
 def _partner(database_url: str, partner_id: str) -> tuple[str, str, int]:

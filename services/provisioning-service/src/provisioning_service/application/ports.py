@@ -4,6 +4,7 @@ Every port raises only the errors named in its docstring; adapters translate
 driver errors (asyncpg) with `raise ... from`.
 """
 
+from contextlib import AbstractAsyncContextManager
 from typing import Protocol
 
 from provisioning_service.domain.directory import (
@@ -54,6 +55,14 @@ class DirectoryAdmin(Protocol):
     """
 
     async def create_partner(self, partner_id: str, name: str) -> bool: ...
+
+    async def partner_named(self, name: str) -> str | None:
+        """The id of the oldest partner called exactly `name`, if any."""
+        ...
+
+    def creating_partner(self) -> AbstractAsyncContextManager[None]:
+        """Held around a name check and `create_partner`: one at a time, anywhere."""
+        ...
 
     async def set_partner_status(
         self, partner_id: str, status: PartnerStatus

@@ -8,6 +8,8 @@ versions in commit order, and the partner's state read after the bump
 already sees every earlier change.
 """
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, suppress
 from typing import Final
 
 import asyncpg
@@ -34,6 +36,13 @@ SELECT p.partner_id, p.status, p.replace_display_name,
 FROM partner_tbl p WHERE $1::text IS NULL OR p.partner_id = $1
 ORDER BY p.partner_id
 """
+PARTNER_NAMED_SQL: Final = (
+    "SELECT partner_id FROM partner_tbl WHERE name = $1 "
+    "ORDER BY created_at, partner_id LIMIT 1"
+)
+# One session advisory lock serialises partner creation across CLI processes;
+# the key is any constant no other lock of this database uses.
+PARTNER_CREATION_LOCK: Final = 0x7061_7274_6E65_72  # "partner" in ASCII
 USERS_SQL: Final = """
 SELECT u.pos_user_id::text, u.external_user_id, u.display_name,
        ARRAY(SELECT m.location_id::text FROM pos_user_membership_tbl m
@@ -83,6 +92,33 @@ class AsyncpgDirectoryAdmin:
             name,
             changes=partner_id,
         )
+
+    async def partner_named(self, name: str) -> str | None:
+        """The id of the oldest partner called exactly `name`, if there is one."""
+        async with translated("directory_lookup"):
+            found = await self._connection.fetchval(PARTNER_NAMED_SQL, name)
+        return None if found is None else str(found)
+
+    @asynccontextmanager
+    async def creating_partner(self) -> AsyncIterator[None]:
+        """Holds the partner-creation lock: one creation at a time, in any process.
+
+        Taken before looking a name up and released after the row commits, so
+        two operators creating the same name cannot both find it free. The
+        lock is the session's: a dropped connection releases it.
+        """
+        async with translated("directory_lock"):
+            await self._connection.execute(
+                "SELECT pg_advisory_lock($1)", PARTNER_CREATION_LOCK
+            )
+        try:
+            yield
+        finally:
+            # A connection that failed has released the lock with its session.
+            with suppress(asyncpg.PostgresError, asyncpg.InterfaceError, OSError):
+                await self._connection.execute(
+                    "SELECT pg_advisory_unlock($1)", PARTNER_CREATION_LOCK
+                )
 
     async def set_partner_status(self, partner_id: str, status: PartnerStatus) -> bool:
         await self._require("partner_tbl", "partner_id", partner_id)
