@@ -29,6 +29,22 @@ def test_launch_redeemed_round_trips() -> None:
     assert decoded == message
 
 
+def test_a_launch_with_its_deadline_round_trips() -> None:
+    message = msgspec.structs.replace(
+        _redeemed(), provision_by=datetime(2026, 5, 12, 10, 30, 4, tzinfo=UTC)
+    )
+
+    assert messages.decode_launch_redeemed(messages.encode(message)) == message
+
+
+def test_a_launch_from_a_sender_without_deadlines_has_none() -> None:
+    """Older token services send no provision_by: nothing then abandons it."""
+    body = messages.encode(_redeemed()).replace(b',"provision_by":null', b"")
+
+    assert b"provision_by" not in body
+    assert messages.decode_launch_redeemed(body).provision_by is None
+
+
 def test_unknown_fields_are_ignored_so_producers_can_grow() -> None:
     body = messages.encode(_redeemed()).replace(b"{", b'{"new_field":[1,2],', 1)
 
@@ -109,6 +125,7 @@ def test_a_json_array_is_undecodable_not_invalid() -> None:
         ({"location_id": "x" * 37}, "location_id"),
         ({"role_slug": "r" * 65}, "role_slug"),
         ({"redeemed_at": "2026-05-12T10:30:00"}, "redeemed_at"),
+        ({"provision_by": "2026-05-12T10:30:05"}, "provision_by"),
         ({"jti": 42}, "jti"),
     ],
 )

@@ -3,6 +3,7 @@
 import sys
 import uuid
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import aio_pika
@@ -23,7 +24,9 @@ from provisioning_service.domain.directory import (
 )
 from provisioning_service.domain.errors import UnknownLocation, UnknownPartner
 from provisioning_service.domain.launch import (
+    Abandoned,
     Launch,
+    Outcome,
     PosUserId,
     Provisioned,
     Rejection,
@@ -62,7 +65,7 @@ class InMemoryDirectory:
         self.redemptions: dict[str, Provisioned] = {}
         self.version = 0
 
-    async def provision(self, launch: Launch) -> Provisioned | Rejection:
+    async def provision(self, launch: Launch) -> Outcome:
         status = self.partners.get(launch.partner_id)
         if status is None or (launch.partner_id, launch.location_id) not in self.grants:
             return Rejection(launch.jti, RejectionCode.LOCATION_NOT_PERMITTED)
@@ -70,6 +73,8 @@ class InMemoryDirectory:
             return Rejection(launch.jti, RejectionCode.PARTNER_SUSPENDED)
         if launch.jti in self.redemptions:
             return self.redemptions[launch.jti]
+        if launch.provision_by is not None and datetime.now(UTC) > launch.provision_by:
+            return Abandoned(launch.jti)
 
         key = (launch.partner_id, launch.external_user_id)
         user_created = key not in self.users

@@ -52,6 +52,9 @@ class LaunchRedeemed(_Message, frozen=True, kw_only=True, tag="launch.redeemed")
     location_id: LocationIdText
     role_slug: RoleSlug
     redeemed_at: AwareDatetime
+    # After this instant the token service no longer waits for the answer, so
+    # provisioning must write nothing (ADR 0007). None from an older sender.
+    provision_by: AwareDatetime | None = None
 
 
 class ProvisioningResult(

@@ -3,7 +3,7 @@
 import asyncio
 import uuid
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
@@ -21,6 +21,7 @@ from provisioning_service.adapters.outbound.asyncpg_provisioning_store import (
 from provisioning_service.domain.directory import PartnerStatus
 from provisioning_service.domain.errors import UnknownLocation
 from provisioning_service.domain.launch import (
+    Abandoned,
     Launch,
     PartnerId,
     Provisioned,
@@ -132,6 +133,66 @@ async def test_a_repeated_jti_returns_the_stored_result(contract: Any) -> None:
     )
 
     assert again == first
+
+
+async def test_a_launch_past_its_provision_by_is_abandoned_unwritten(
+    contract: Any,
+) -> None:
+    """Its asker stopped waiting: the same user a moment later is still new."""
+    store, seeded = contract
+    passed = datetime.now(UTC) - timedelta(milliseconds=1)
+
+    late = await store.provision(seeded.launch("jti-late", provision_by=passed))
+    on_time = await store.provision(
+        seeded.launch(provision_by=datetime.now(UTC) + timedelta(seconds=30))
+    )
+
+    assert late == Abandoned("jti-late")
+    assert isinstance(on_time, Provisioned)
+    assert (on_time.user_created, on_time.membership_created) == (True, True)
+
+
+async def test_a_written_launch_redelivered_past_its_provision_by_still_answers(
+    contract: Any,
+) -> None:
+    """A crash between commit and ack: the redelivery finds the stored result."""
+    store, seeded = contract
+    jti = "jti-redelivered-" + seeded.partner_id
+    first = await store.provision(
+        seeded.launch(jti, provision_by=datetime.now(UTC) + timedelta(seconds=30))
+    )
+
+    again = await store.provision(
+        seeded.launch(jti, provision_by=datetime.now(UTC) - timedelta(seconds=1))
+    )
+
+    assert isinstance(first, Provisioned)
+    assert again == first
+
+
+async def test_the_database_clock_decides_as_the_launch_is_written(
+    pool: asyncpg.Pool,
+) -> None:
+    """A deadline that passes while a slow statement waits for a lock counts."""
+    async with pool.acquire() as connection:
+        seeded = await seed(AsyncpgDirectoryAdmin(connection))
+    store = AsyncpgProvisioningStore(pool)
+
+    async with pool.acquire() as blocker, blocker.transaction():
+        await blocker.execute(
+            "SELECT 1 FROM partner_tbl WHERE partner_id = $1 FOR UPDATE",
+            seeded.partner_id,
+        )
+        pending = asyncio.create_task(
+            store.provision(
+                seeded.launch(provision_by=datetime.now(UTC) + timedelta(seconds=0.3))
+            )
+        )
+        await asyncio.sleep(0.6)
+    outcome = await pending
+
+    assert outcome == Abandoned(outcome.jti)
+    assert await partner_rows(pool, seeded.partner_id) == (0, 0, 0)
 
 
 @pytest.mark.parametrize("case", ["not_granted", "unknown_partner", "suspended"])

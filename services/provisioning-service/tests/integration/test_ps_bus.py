@@ -2,6 +2,7 @@
 
 import asyncio
 import signal
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import aiormq
@@ -10,6 +11,7 @@ import pytest
 from ps_bus import BusProbe
 from ps_process import running_process
 from ps_rows import partner_rows
+from structlog.testing import capture_logs
 
 from provisioning_service.adapters.inbound.aio_pika_topology import (
     declare_launch_queue,
@@ -182,6 +184,33 @@ async def test_a_suspended_partner_gets_a_coded_rejection_and_nothing_written(
     assert reply.code == "partner_suspended"
     assert rows == (0, 0, 0)
     assert await probe.dead_letters() == []
+
+
+async def test_a_launch_whose_asker_gave_up_is_acked_unwritten_and_unanswered(
+    probe: BusProbe, settings: Settings, database_url: str
+) -> None:
+    """The token service has told its user the link was not used: nothing is
+    written, nothing answers (a retry of the link may be waiting under the
+    same correlation id), nothing is dead-lettered; the next launch is served."""
+    service = await probe.started(settings)
+    given_up = probe.redeemed(provision_by=datetime.now(UTC) - timedelta(seconds=1))
+    current = probe.redeemed(external_user_id="EMP-2")
+
+    with capture_logs() as logs:
+        ignored, _ = await probe.request(service.names, encode(given_up), given_up.jti)
+        replies, _ = await probe.request(service.names, encode(current), current.jti)
+        answered = decode_reply((await probe.next_message(replies)).body)
+    await service.stop()
+    pool = await asyncpg.create_pool(database_url, min_size=1, max_size=2)
+    rows = await partner_rows(pool, probe.seeded["partner_id"])
+    await pool.close()
+
+    assert isinstance(answered, ProvisioningResult)
+    assert rows == (1, 1, 1)  # EMP-2's user, membership and audit row only
+    assert await ignored.get(no_ack=True, fail=False) is None
+    assert await probe.dead_letters() == []
+    assert await probe.waiting() == 0
+    assert "launch_abandoned" in [entry["event"] for entry in logs]
 
 
 async def test_a_poison_message_never_blocks_the_queue(

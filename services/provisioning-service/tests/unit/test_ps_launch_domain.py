@@ -100,18 +100,22 @@ def test_text_breaking_the_mint_rules_is_an_invalid_launch(
     assert expected in _refusal(changes)
 
 
+@pytest.mark.parametrize("field", ["redeemed_at", "provision_by"])
 @pytest.mark.parametrize(
-    ("redeemed_at", "expected"),
+    ("instant", "expected"),
     [
         (datetime(2026, 5, 12, 10, 30), "time zone"),
         (datetime(1, 1, 1, tzinfo=UTC), "from 2020"),
         (datetime(9999, 12, 31, tzinfo=UTC), "from 2020"),
     ],
 )
-def test_a_redemption_time_must_be_aware_and_plausible(
-    redeemed_at: datetime, expected: str
+def test_the_launch_times_must_be_aware_and_plausible(
+    field: str, instant: datetime, expected: str
 ) -> None:
-    assert expected in _refusal({"redeemed_at": redeemed_at})
+    refusal = _refusal({field: instant})
+
+    assert field in refusal
+    assert expected in refusal
 
 
 def test_a_refusal_names_the_rule_never_the_value() -> None:

@@ -229,6 +229,61 @@ async def test_provision_with_a_stopped_consumer_times_out(
     assert 0.4 < time.monotonic() - started < 1.5
 
 
+async def test_a_launch_taken_up_after_the_client_gave_up_is_never_written(
+    client: AioPikaProvisioningClient,
+    granted: tuple[str, str],
+    amqp_url: str,
+    database_url: str,
+    unique_prefix: str,
+    names: BusNames,
+) -> None:
+    """Provisioning is stopped while a launch waits, then comes back: the user
+    was told the link was not used, so no user, membership or audit row may
+    appear (a revoke in between must not be undone), nor a dead letter."""
+    settings = Settings(
+        amqp_url=Secret(amqp_url),
+        database_url=Secret(database_url),
+        bus_prefix=unique_prefix,
+    )
+    stopped = await build(settings)
+    await stopped.start()
+    await stopped.stop()
+    partner_id, location_id = granted
+    given_up = launch(partner_id, location_id, external_user_id="LATE-1")
+
+    with pytest.raises(DependencyUnavailable):
+        await client.provision(given_up, timeout_s=0.5)
+    service = await build(settings)
+    await service.start()
+    on_time = await client.provision(
+        launch(partner_id, location_id, external_user_id="ON-TIME-1"), timeout_s=5
+    )
+    await service.stop()
+
+    assert isinstance(on_time, ProvisionedUser)
+    connection = await asyncpg.connect(database_url)
+    written = await connection.fetchval(
+        "SELECT count(*) FROM pos_user_tbl WHERE partner_id = $1"
+        " AND external_user_id = 'LATE-1'",
+        partner_id,
+    )
+    audited = await connection.fetchval(
+        "SELECT count(*) FROM launch_redemption_tbl WHERE jti = $1", given_up.jti
+    )
+    await connection.close()
+    assert (written, audited) == (0, 0)
+    assert await _depth(amqp_url, names.provisioning_queue) == 0
+    assert await _depth(amqp_url, names.dead_letter_queue) == 0
+
+
+async def _depth(amqp_url: str, queue_name: str) -> int:
+    connection = await aio_pika.connect(amqp_url)
+    channel = await connection.channel()
+    queue = await channel.declare_queue(queue_name, passive=True)
+    await connection.close()
+    return queue.declaration_result.message_count or 0
+
+
 async def test_wire_contract_between_client_and_provisioning(
     client: AioPikaProvisioningClient, amqp_url: str, names: BusNames
 ) -> None:
@@ -239,6 +294,7 @@ async def test_wire_contract_between_client_and_provisioning(
     spy = await channel.declare_queue(exclusive=True)
     await spy.bind(exchange, routing_key="launch.redeemed")
     sent = launch("p1", str(uuid.uuid4()), role_slug="location_cashier")
+    published_at = datetime.now(UTC)
 
     call = asyncio.create_task(client.provision(sent, timeout_s=5))
     async with spy.iterator() as messages:
@@ -269,6 +325,9 @@ async def test_wire_contract_between_client_and_provisioning(
         sent.location_id,
     )
     assert wire.redeemed_at == sent.redeemed_at
+    assert wire.provision_by is not None
+    write_window = (wire.provision_by - published_at).total_seconds()
+    assert 4.0 <= write_window < 4.5  # 80 % of the wait: time is left to answer
     assert message.correlation_id == sent.jti
     assert message.delivery_mode == aio_pika.DeliveryMode.PERSISTENT
     assert message.content_type == "application/json"

@@ -13,7 +13,7 @@ from provisioning_service.domain.directory import (
     PartnerStatus,
     UserListing,
 )
-from provisioning_service.domain.launch import Launch, Provisioned, Rejection
+from provisioning_service.domain.launch import Launch, Outcome
 
 
 class ProvisioningStore(Protocol):
@@ -26,11 +26,13 @@ class ProvisioningStore(Protocol):
     first launch at a location; later launches never change the role, and
     change the display name only for partners that opted in. An unknown
     partner, a location not granted, or a suspended partner returns a
-    `Rejection` and writes nothing. Raises `StoreUnavailable` on a transient
+    `Rejection` and writes nothing. A new `jti` whose `provision_by` has
+    passed by the database's clock, at the moment of writing, returns
+    `Abandoned` and writes nothing. Raises `StoreUnavailable` on a transient
     database failure and `InvalidLaunch` when the database refuses the data.
     """
 
-    async def provision(self, launch: Launch) -> Provisioned | Rejection: ...
+    async def provision(self, launch: Launch) -> Outcome: ...
 
 
 class DirectoryReader(Protocol):

@@ -4,8 +4,9 @@ import structlog
 
 from provisioning_service.application.ports import ProvisioningStore
 from provisioning_service.domain.launch import (
+    Abandoned,
     Launch,
-    Provisioned,
+    Outcome,
     Rejection,
     precheck,
 )
@@ -23,8 +24,16 @@ class ProvisionLaunch:
     def __init__(self, store: ProvisioningStore) -> None:
         self._store = store
 
-    async def __call__(self, launch: Launch) -> Provisioned | Rejection:
+    async def __call__(self, launch: Launch) -> Outcome:
         outcome = precheck(launch) or await self._store.provision(launch)
+
+        if isinstance(outcome, Abandoned):
+            log.warning(
+                "launch_abandoned",
+                partner_id=launch.partner_id,
+                location_id=launch.location_id,
+            )
+            return outcome
 
         if isinstance(outcome, Rejection):
             log.warning(

@@ -48,6 +48,8 @@ class Launch:
     location_id: str
     role_slug: str
     redeemed_at: datetime
+    # The asker stops waiting after this; None: it never stops (ADR 0007).
+    provision_by: datetime | None = None
 
     def first_display_name(self) -> str:
         """The name a new user gets: the given one, else the external id."""
@@ -75,6 +77,20 @@ class Rejection:
     jti: str
     code: RejectionCode
     message: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Abandoned:
+    """The asker stopped waiting before the launch could be written; nothing was.
+
+    Writing it anyway would provision a user for a link the token service has
+    told its user was not used, which may since have been revoked.
+    """
+
+    jti: str
+
+
+Outcome = Provisioned | Rejection | Abandoned
 
 
 def precheck(launch: Launch) -> Rejection | None:
@@ -110,7 +126,9 @@ def check_launch(launch: Launch) -> None:
     _check_external_user_id(launch.external_user_id)
     if launch.display_name is not None:
         _check_display_name(launch.display_name)
-    _check_redeemed_at(launch.redeemed_at)
+    _check_instant("redeemed_at", launch.redeemed_at)
+    if launch.provision_by is not None:
+        _check_instant("provision_by", launch.provision_by)
 
 
 def _check_external_user_id(value: str) -> None:
@@ -145,12 +163,12 @@ def _check_text(field: str, value: str, allowed: frozenset[str]) -> None:
         raise InvalidLaunch(f"expected a {field} in Unicode NFC form")
 
 
-def _check_redeemed_at(value: datetime) -> None:
+def _check_instant(field: str, value: datetime) -> None:
     if value.utcoffset() is None:
-        raise InvalidLaunch("expected a redeemed_at with a time zone")
+        raise InvalidLaunch(f"expected a {field} with a time zone")
     if not EARLIEST_REDEMPTION <= value < LATEST_REDEMPTION:
         raise InvalidLaunch(
-            f"expected a redeemed_at from {EARLIEST_REDEMPTION:%Y} "
+            f"expected a {field} from {EARLIEST_REDEMPTION:%Y} "
             f"to before {LATEST_REDEMPTION:%Y}"
         )
 

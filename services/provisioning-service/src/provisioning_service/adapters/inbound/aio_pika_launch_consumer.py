@@ -21,6 +21,8 @@ Policy, per message (DESIGN §7.1):
   and the broker dead-letters it itself, without the reason headers. A
   channel lost between copy and ack redelivers the original, so a dead
   letter may be parked twice, never lost.
+- A launch written too late for its asker (`provision_by` passed, ADR
+  0007): nothing was written; the message is acked without a reply.
 - Success or rejection: publish the reply to `reply_to` (same
   `correlation_id`), then ack. The store is idempotent by `jti`, so a
   redelivery after a crash between commit and ack replies again and writes
@@ -80,7 +82,7 @@ from provisioning_service.adapters.inbound.msgspec_launch_wire import (
 )
 from provisioning_service.application.metrics import ConsumerMetrics, NoMetrics
 from provisioning_service.domain.errors import InvalidLaunch, ProvisioningError
-from provisioning_service.domain.launch import Launch, Provisioned, Rejection
+from provisioning_service.domain.launch import Abandoned, Launch, Outcome, Rejection
 from tilt_shared.bus import BusNames
 from tilt_shared.messages import (
     MessageDecodeError,
@@ -101,7 +103,7 @@ DEAD_LETTERED: Final = "dead_lettered"
 
 log = structlog.get_logger(__name__)
 
-ProvisionUseCase = Callable[[Launch], Awaitable[Provisioned | Rejection]]
+ProvisionUseCase = Callable[[Launch], Awaitable[Outcome]]
 
 
 class AioPikaLaunchConsumer:
@@ -217,6 +219,12 @@ class AioPikaLaunchConsumer:
             return await self._refuse(message, wire.jti, exc)
         except Exception as exc:  # transient or unknown: bounded retries decide
             return await self._retry_or_dead_letter(message, exc)
+
+        if isinstance(outcome, Abandoned):
+            # Its asker gave up; a retry of the same link waits under the same
+            # correlation id, and this answer must not be taken for its own.
+            await message.ack()
+            return "abandoned"
 
         try:
             await self._reply(message, reply_of(outcome))

@@ -23,6 +23,7 @@ def launch_of(wire: LaunchRedeemed) -> Launch:
         location_id=wire.location_id,
         role_slug=wire.role_slug,
         redeemed_at=wire.redeemed_at,
+        provision_by=wire.provision_by,
     )
 
 

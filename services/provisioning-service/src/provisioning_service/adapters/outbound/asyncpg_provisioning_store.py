@@ -1,10 +1,12 @@
 """PostgreSQL adapter of `ProvisioningStore`: users, memberships, redemptions.
 
-A launch is ONE statement, so one implicit transaction and one round trip
-(measured: half the time of the same upserts as separate statements). Its
+A launch is ONE statement (measured: half the time of the same upserts as
+separate statements), in a transaction that also asks the database's clock,
+once it has written, whether the launch's deadline passed meanwhile. Its
 data-modifying CTEs decide everything with `INSERT ... ON CONFLICT DO
 NOTHING`, never a read followed by a write, and write only when the jti is
-new and the partner is active and granted.
+new, the partner is active and granted, and the launch's `provision_by` has
+not passed by the database's clock (ADR 0007).
 
 Every sub-statement sees the snapshot the statement began with. When a
 concurrent transaction commits the same user, membership or jti while the
@@ -14,6 +16,7 @@ wait for both rows) and says so; it is then run again, with a fresh snapshot
 that sees the winner.
 """
 
+from datetime import datetime
 from typing import Final
 
 import asyncpg
@@ -21,7 +24,9 @@ import asyncpg
 from provisioning_service.adapters.outbound.asyncpg_errors import translated
 from provisioning_service.domain.directory import PartnerStatus
 from provisioning_service.domain.launch import (
+    Abandoned,
     Launch,
+    Outcome,
     PosUserId,
     Provisioned,
     Rejection,
@@ -33,9 +38,15 @@ from provisioning_service.domain.launch import (
 ATTEMPTS: Final = 3
 
 # $1 jti, $2 partner, $3 external user id, $4 location, $5 role,
-# $6 the launch's display name (or null), $7 a new user's name, $8 redeemed_at.
+# $6 the launch's display name (or null), $7 a new user's name, $8 redeemed_at,
+# $9 provision_by (or null). The clock is read once, as the statement writes.
 PROVISION_SQL: Final = """
-WITH stored AS (
+WITH clock AS (
+    SELECT clock_timestamp() AS now
+), late AS (
+    SELECT $9::timestamptz IS NOT NULL AND now > $9::timestamptz AS abandoned
+    FROM clock
+), stored AS (
     SELECT jti, pos_user_id, display_name, location_id, role_slug, permissions,
            user_created, membership_created
     FROM launch_redemption_tbl WHERE jti = $1
@@ -45,6 +56,7 @@ WITH stored AS (
       AND EXISTS (SELECT 1 FROM partner_location_tbl g
                   WHERE g.partner_id = $2 AND g.location_id = $4::uuid)
       AND NOT EXISTS (SELECT 1 FROM stored)
+      AND NOT (SELECT abandoned FROM late)
 ), new_user AS (
     INSERT INTO pos_user_tbl (partner_id, external_user_id, display_name)
     SELECT $2, $3, $7 FROM gate
@@ -105,11 +117,19 @@ SELECT p.status,
        EXISTS (SELECT 1 FROM partner_location_tbl g
                WHERE g.partner_id = $2 AND g.location_id = $4::uuid) AS granted,
        r.jti, r.pos_user_id::text, r.display_name, r.location_id::text,
-       r.role_slug, r.permissions, r.user_created, r.membership_created
+       r.role_slug, r.permissions, r.user_created, r.membership_created,
+       (SELECT abandoned FROM late) AS abandoned,
+       EXISTS (SELECT 1 FROM recorded) AS written
 FROM (SELECT 1) AS one
 LEFT JOIN partner_tbl p ON p.partner_id = $2
 LEFT JOIN (SELECT * FROM stored UNION ALL SELECT * FROM recorded) AS r ON true
 """
+
+LATE_SQL: Final = "SELECT clock_timestamp() > $1::timestamptz"
+
+
+class _WrittenLate(Exception):
+    """Rolls back a launch whose deadline passed while it was being written."""
 
 
 class AsyncpgProvisioningStore:
@@ -118,7 +138,7 @@ class AsyncpgProvisioningStore:
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
 
-    async def provision(self, launch: Launch) -> Provisioned | Rejection:
+    async def provision(self, launch: Launch) -> Outcome:
         arguments = (
             launch.jti,
             launch.partner_id,
@@ -128,17 +148,37 @@ class AsyncpgProvisioningStore:
             launch.display_name,
             launch.first_display_name(),
             launch.redeemed_at,
+            launch.provision_by,
         )
         async with translated("provision"), self._pool.acquire() as connection:
             for _ in range(ATTEMPTS):
-                row = await connection.fetchrow(PROVISION_SQL, *arguments)
+                try:
+                    async with connection.transaction():
+                        row = await connection.fetchrow(PROVISION_SQL, *arguments)
+                        await _unless_late(connection, row, launch.provision_by)
+                except _WrittenLate:
+                    return Abandoned(launch.jti)
                 outcome = _outcome(launch.jti, row)
                 if outcome is not None:
                     return outcome
         raise asyncpg.InterfaceError("provisioning kept racing; retry the message")
 
 
-def _outcome(jti: str, row: asyncpg.Record) -> Provisioned | Rejection | None:
+async def _unless_late(
+    connection: asyncpg.Connection, row: asyncpg.Record, deadline: datetime | None
+) -> None:
+    """Raises `_WrittenLate` when `deadline` passed while the launch was written.
+
+    Asked after the statement, whose constraint checks may wait on locks at
+    its very end, and just before the commit.
+    """
+    if deadline is None or not row["written"]:
+        return
+    if await connection.fetchval(LATE_SQL, deadline):
+        raise _WrittenLate
+
+
+def _outcome(jti: str, row: asyncpg.Record) -> Outcome | None:
     """The statement's answer; None when a concurrent commit raced it.
 
     The partner and the grant are checked before a stored result is returned:
@@ -160,4 +200,6 @@ def _outcome(jti: str, row: asyncpg.Record) -> Provisioned | Rejection | None:
             user_created=row["user_created"],
             membership_created=row["membership_created"],
         )
+    if row["abandoned"]:
+        return Abandoned(jti)
     return None

@@ -17,6 +17,10 @@ a protocol error). The consumer is set up again each time the channel
 reopens, and a request waits for it, within its timeout, rather than publish
 into the gap and close the channel again.
 
+Each launch carries `provision_by`, the instant after which provisioning
+must write nothing for it: by then this wait may be over and the user told
+the link was not used (ADR 0007).
+
 Each request is a PRODUCER span whose W3C context travels in the message's
 headers, so provisioning continues the trace; each round trip is timed, and
 each provisioning answer counted (provisioned, rejected, timeout, unavailable).
@@ -25,6 +29,7 @@ each provisioning answer counted (provisioned, rejected, timeout, unavailable).
 import asyncio
 import contextlib
 import uuid
+from datetime import UTC, datetime, timedelta
 from typing import Final
 
 import aio_pika
@@ -69,6 +74,9 @@ RABBITMQ: Final = "rabbitmq"
 FIRST_RETRY_S: Final = 0.2
 MAX_RETRY_S: Final = 5.0
 NO_ANSWER: Final = "no answer within"
+# Provisioning may write a launch only within this share of the wait (ADR
+# 0007); the rest carries its commit and reply back and absorbs clock skew.
+WRITE_SHARE: Final = 0.8
 
 log = structlog.get_logger(__name__)
 
@@ -177,10 +185,10 @@ class AioPikaProvisioningClient:
     async def provision(
         self, launch: RedeemedLaunch, timeout_s: float
     ) -> ProvisionedUser | ProvisioningRejection:
+        provision_by = datetime.now(UTC) + timedelta(seconds=timeout_s * WRITE_SHARE)
+        request = encode(wire_request(launch, provision_by))
         try:
-            body = await self._call(
-                encode(wire_request(launch)), LAUNCH_REDEEMED_KEY, launch.jti, timeout_s
-            )
+            body = await self._call(request, LAUNCH_REDEEMED_KEY, launch.jti, timeout_s)
             reply = decode_reply(body)
         except DependencyUnavailable as exc:
             self._metrics.provisioning_answered(_failure(exc))

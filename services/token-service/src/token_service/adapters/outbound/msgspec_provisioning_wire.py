@@ -1,10 +1,12 @@
 """Translation between the token service's domain and the shared wire messages."""
 
+from datetime import datetime
+
 from tilt_shared.messages import LaunchRedeemed, ProvisioningResult
 from token_service.domain.provisioning import ProvisionedUser, RedeemedLaunch
 
 
-def wire_request(launch: RedeemedLaunch) -> LaunchRedeemed:
+def wire_request(launch: RedeemedLaunch, provision_by: datetime) -> LaunchRedeemed:
     """The `launch.redeemed` message provisioning consumes for this launch."""
     return LaunchRedeemed(
         jti=launch.jti,
@@ -14,6 +16,7 @@ def wire_request(launch: RedeemedLaunch) -> LaunchRedeemed:
         location_id=launch.location_id,
         role_slug=launch.role_slug,
         redeemed_at=launch.redeemed_at,
+        provision_by=provision_by,
     )
 
 
