@@ -1,4 +1,5 @@
-"""Full launches on the Cognito emulator and Redis: secrets never logged, sign-out.
+"""Full launches on the Cognito emulator and Redis: secrets never logged, sign-out,
+and sign-out when Cognito or Redis is cut off.
 
 Only provisioning is faked (it answers every launch); partner auth verifies
 real emulator tokens and the session issuer is the real CognitoSessionIssuer.
@@ -7,7 +8,9 @@ real emulator tokens and the session issuer is the real CognitoSessionIssuer.
 import base64
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from http.cookies import SimpleCookie
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -25,6 +28,7 @@ from token_fakes import (
 )
 
 from testsupport.cognito import CognitoStack
+from testsupport.proxy import TcpProxy, tcp_proxy
 from tilt_shared.settings import Secret
 from token_service.adapters.inbound.litestar_browser_pages import SESSION_COOKIE
 from token_service.adapters.outbound.cognito_session_issuer import (
@@ -90,17 +94,24 @@ def issuer(cognito: CognitoStack) -> Iterator[CognitoSessionIssuer]:
     session_issuer.close()
 
 
-@pytest.fixture
-async def launcher(
-    cognito: CognitoStack, redis_url: str, unique_prefix: str
+@asynccontextmanager
+async def running_launcher(
+    cognito: CognitoStack,
+    redis_url: str,
+    prefix: str,
+    *,
+    app_redis_url: str | None = None,
+    app_cognito_url: str | None = None,
 ) -> AsyncIterator[Launcher]:
+    """The app on the emulator and Redis, or on the given URLs of either;
+    the launcher's own Redis always goes straight to `redis_url`."""
     client_id, client_secret = cognito.partner_client("logs")
     settings = make_settings(
-        redis_url=redis_url,
-        redis_prefix=unique_prefix,
+        redis_url=app_redis_url or redis_url,
+        redis_prefix=prefix,
         partner_issuer=cognito.issuer,
         partner_jwks_url=cognito.jwks_url,
-        cognito_endpoint_url=cognito.endpoint_url,
+        cognito_endpoint_url=app_cognito_url or cognito.endpoint_url,
         cognito_region=cognito.region,
         cognito_user_pool_id=cognito.pool_id,
         cognito_client_id=cognito.service_client_id,
@@ -115,8 +126,42 @@ async def launcher(
     bearer = cognito.partner_token(client_id, client_secret, "tilt/pos:launch")
     store = redis.Redis.from_url(redis_url)
     async with AsyncTestClient(app=app, base_url=TEST_BASE_URL) as client:
-        yield Launcher(client, store, unique_prefix, bearer)
+        yield Launcher(client, store, prefix, bearer)
     await store.aclose()
+
+
+@pytest.fixture
+async def launcher(
+    cognito: CognitoStack, redis_url: str, unique_prefix: str
+) -> AsyncIterator[Launcher]:
+    async with running_launcher(cognito, redis_url, unique_prefix) as running:
+        yield running
+
+
+@dataclass
+class Outages:
+    """Proxies between the app and its Cognito and Redis, for a test to cut."""
+
+    cognito: TcpProxy
+    redis: TcpProxy
+
+
+@pytest.fixture
+async def cuttable(
+    cognito: CognitoStack, redis_url: str, unique_prefix: str
+) -> AsyncIterator[tuple[Launcher, Outages]]:
+    with (
+        tcp_proxy(cognito.endpoint_url) as cognito_proxy,
+        tcp_proxy(redis_url) as redis_proxy,
+    ):
+        async with running_launcher(
+            cognito,
+            redis_url,
+            unique_prefix,
+            app_redis_url=redis_proxy.url(redis_url),
+            app_cognito_url=cognito_proxy.url(cognito.endpoint_url),
+        ) as running:
+            yield running, Outages(cognito_proxy, redis_proxy)
 
 
 def user_id() -> str:
@@ -210,3 +255,69 @@ async def test_logout_revokes_the_refresh_token_and_deletes_the_session(
     assert await launcher.session(session_id) is None
     with pytest.raises(DependencyUnavailable):
         await issuer.refresh(session.pos_user_id, session.tokens.refresh_token)
+
+
+def cleared(response: Any) -> bool:
+    """The response tells the browser to forget the session cookie."""
+    for header in response.headers.get_list("set-cookie"):
+        cookie = SimpleCookie(header).get(SESSION_COOKIE)
+        if cookie is not None and cookie.value == "" and cookie["max-age"] == "0":
+            return True
+    return False
+
+
+async def test_logout_with_cognito_cut_off_still_ends_the_session(
+    cuttable: tuple[Launcher, Outages],
+) -> None:
+    """Cognito unreachable: signed out, cookie cleared, the old cookie gets no sale."""
+    launcher, outages = cuttable
+    await launcher.launch(user_id())
+    session_id = launcher.cookie()
+    csrf = await launcher.csrf()
+
+    with outages.cognito.down(), capture_logs() as events:
+        signed_out = await launcher.client.post(
+            "/logout", data={"csrf_token": csrf}, follow_redirects=False
+        )
+        sale = await launcher.client.get(
+            "/sale",
+            headers={"Cookie": f"{SESSION_COOKIE}={session_id}"},
+            follow_redirects=False,
+        )
+
+    assert signed_out.status_code == 303
+    assert signed_out.headers["location"] == "/signed-out"
+    assert cleared(signed_out)
+    assert await launcher.session(session_id) is None
+    assert sale.status_code == 303
+    assert sale.headers["location"] == "/signed-out"
+    failures = [e for e in events if e["event"] == "global_sign_out_failed"]
+    assert [(e["log_level"], e["dependency"]) for e in failures] == [
+        ("warning", "cognito")
+    ]
+
+
+async def test_logout_with_redis_cut_off_says_so_and_clears_the_cookie(
+    cuttable: tuple[Launcher, Outages],
+) -> None:
+    """Redis unreachable: a 503 page about signing out, and the cookie cleared."""
+    launcher, outages = cuttable
+    await launcher.launch(user_id())
+    session_id = launcher.cookie()
+    csrf = await launcher.csrf()
+
+    with outages.redis.down(), capture_logs() as events:
+        answer = await launcher.client.post(
+            "/logout", data={"csrf_token": csrf}, follow_redirects=False
+        )
+
+    assert answer.status_code == 503
+    assert answer.headers["content-type"].startswith("text/html")
+    assert "Sign-out" in answer.text
+    assert "same link" not in answer.text
+    assert cleared(answer)
+    assert [(e["log_level"], e["dependency"]) for e in events if "error" in e] == [
+        ("error", "redis")
+    ]
+    # Nothing could delete it: it lives on until its 8 hours are over.
+    assert await launcher.session(session_id) is not None

@@ -1,5 +1,6 @@
 """Settings checks, the console script's exit code, session use cases, time zones."""
 
+import asyncio
 import base64
 import os
 import time
@@ -24,7 +25,7 @@ from token_fakes import (
 from tilt_shared.settings import Secret, SettingsError, load_settings
 from token_service.adapters.outbound.secrets_ids import SystemClock
 from token_service.application.browser_session import SignOut, ViewSale
-from token_service.domain.errors import CsrfRejected
+from token_service.domain.errors import CsrfRejected, ServiceUnavailable
 from token_service.domain.identity import CognitoTokens
 from token_service.domain.session import SESSION_LIFETIME, BrowserSession
 from token_service.entrypoint import create_app, main
@@ -156,6 +157,64 @@ async def test_sign_out_checks_csrf_then_signs_out() -> None:
     assert issuer.signed_out == ["u1"]
     assert await store.get("s1") is None
     assert [entry["event"] for entry in logs] == ["signed_out"]
+
+
+async def test_sign_out_deletes_the_session_even_when_cognito_fails() -> None:
+    """Cognito down: the session is gone all the same, and the failure is logged."""
+    clock = FixedClock()
+    store, issuer = InMemorySessionStore(clock), RecordingSessionIssuer(failing=True)
+    await store.save(session(clock, 3600), clock.now())
+
+    with capture_logs() as logs:
+        await SignOut(store, issuer).execute("s1", "c1")
+
+    assert await store.get("s1") is None
+    assert [entry["event"] for entry in logs] == [
+        "signed_out",
+        "global_sign_out_failed",
+    ]
+    assert logs[1]["log_level"] == "warning"
+    assert (logs[1]["dependency"], logs[1]["error"]) == ("cognito", "fake outage")
+
+
+class HangingSessionIssuer(RecordingSessionIssuer):
+    """A Cognito that accepts the global sign-out call and never answers it."""
+
+    async def sign_out(self, pos_user_id: str) -> None:
+        await asyncio.Event().wait()
+
+
+async def test_sign_out_waits_for_a_hanging_cognito_only_so_long() -> None:
+    """A global sign-out that never answers is given up after the budget."""
+    clock = FixedClock()
+    store = InMemorySessionStore(clock)
+    await store.save(session(clock, 3600), clock.now())
+    sign_out = SignOut(store, HangingSessionIssuer(), cognito_budget_s=0.05)
+
+    with capture_logs() as logs:
+        await asyncio.wait_for(sign_out.execute("s1", "c1"), timeout=5)
+
+    assert await store.get("s1") is None
+    assert (logs[-1]["event"], logs[-1]["dependency"]) == (
+        "global_sign_out_failed",
+        "cognito",
+    )
+
+
+async def test_sign_out_with_the_store_down_is_unavailable_and_skips_cognito() -> None:
+    """Redis down: nothing is deleted, Cognito is not asked, one error is logged."""
+    clock = FixedClock()
+    store, issuer = InMemorySessionStore(clock), RecordingSessionIssuer()
+    await store.save(session(clock, 3600), clock.now())
+    store.failing = True
+
+    with capture_logs() as logs, pytest.raises(ServiceUnavailable):
+        await SignOut(store, issuer).execute("s1", "c1")
+
+    assert issuer.signed_out == []
+    assert [(e["event"], e["log_level"], e["dependency"]) for e in logs] == [
+        ("sign_out_failed", "error", "redis")
+    ]
 
 
 @pytest.fixture(params=["Pacific/Kiritimati", "Pacific/Pago_Pago"])

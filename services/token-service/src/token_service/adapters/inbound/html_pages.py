@@ -7,6 +7,8 @@ from collections.abc import Iterable
 from html import escape
 from typing import Final
 
+from token_service.domain.session import SESSION_LIFETIME
+
 STYLESHEET: Final = """\
 body{font-family:system-ui,sans-serif;max-width:36rem;margin:0 auto;padding:0 1rem 3rem;
 line-height:1.5;color:#1b1b1b;background:#fff}
@@ -95,4 +97,18 @@ def signed_out_page() -> str:
     return message_page(
         "You are signed out",
         ["Open a new launch link from your back-office system to sign in again."],
+    )
+
+
+def sign_out_unfinished_page() -> str:
+    """Sign-out when the session store failed: the cookie goes, the session stays."""
+    hours = int(SESSION_LIFETIME.total_seconds() // 3600)
+    return message_page(
+        "Sign-out not completed",
+        [
+            "This browser no longer holds your session: nobody can continue it here.",
+            "The Tilt POS could not close the session on its side just now;"
+            f" it closes by itself {hours} hours after you signed in.",
+        ],
+        "service_unavailable",
     )

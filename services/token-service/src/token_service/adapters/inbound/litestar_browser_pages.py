@@ -23,6 +23,7 @@ from token_service.domain.errors import (
     LaunchTokenInvalid,
     LaunchTokenRefused,
     ProvisioningRejected,
+    ServiceUnavailable,
     TokenServiceError,
 )
 from token_service.domain.session import SESSION_LIFETIME
@@ -213,9 +214,14 @@ async def logout(request: Request[Any, Any, Any]) -> Response[str]:
     csrf_token = (await _form(request)).get("csrf_token", "")
     try:
         await app.sign_out.execute(request.cookies.get(SESSION_COOKIE), csrf_token)
+        response = redirect("/signed-out")
+    except ServiceUnavailable:
+        response = html(html_pages.sign_out_unfinished_page(), 503)
     except TokenServiceError as error:
         return error_page(error)
-    response = redirect("/signed-out")
+
+    # Even when the session outlives the request, this browser lets go of it:
+    # the next person at a shared terminal must not find it.
     response.set_cookie(_cleared_cookie(app))
     return response
 
