@@ -2,6 +2,19 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 PYTHON := .venv/bin/python
+
+# What operators type must reach the CLI as typed. Make reads a variable given
+# on its command line or in the environment as make text: any reference to it,
+# and exporting it (a command-line one goes to every recipe's environment),
+# runs a `$(shell …)` in it, drops `$(…)` and `$x`, and turns `$$` into `$`.
+# So each one given becomes a simple variable holding its literal text,
+# exported as make would have; recipes read it quoted from there ("$$NAME").
+OPERATOR_INPUTS := NAME PARTNER LOCATION SETTING OPERATOR_ENV DATABASE_URL \
+	$(filter PROVISIONING_%,$(.VARIABLES))
+literal = $(eval override $(1) := $$(value $(1)))$(eval export $(1))
+$(foreach v,$(OPERATOR_INPUTS),\
+	$(if $(filter undefined,$(origin $(v))),,$(call literal,$(v))))
+
 DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/tilt
 export PROVISIONING_DATABASE_URL ?= $(DATABASE_URL)
 
@@ -44,13 +57,10 @@ migrate: venv ## apply the database migrations (PROVISIONING_DATABASE_URL or DAT
 
 # Operators' targets wrap the provisioning CLI; with `make run` up they source
 # .dev/operator.env (its database and Cognito pool), else PROVISIONING_* env.
-OPERATOR_ENV ?= .dev/operator.env
-OPERATOR := $(if $(wildcard $(OPERATOR_ENV)),set -a && . ./$(OPERATOR_ENV) && set +a && )$(PYTHON) -m provisioning_service.cli
+export OPERATOR_ENV ?= .dev/operator.env
+OPERATOR := if [ -e "$$OPERATOR_ENV" ]; then set -a && . "$$OPERATOR_ENV" && set +a; fi \
+	&& $(PYTHON) -m provisioning_service.cli
 require = $(if $($(1)),,$(error set $(1)=..., e.g. make $@ $(1)=$(2)))
-
-# Operator values reach the shell as environment variables, never pasted into
-# the recipe's text: a name like `a$(id)b` or Joe"s stays a name.
-export NAME PARTNER LOCATION SETTING
 
 .PHONY: partner-create partner-suspend partner-reactivate partner-name-updates partner-users location-create grant revoke
 partner-create: venv ## NAME=...: Cognito app client + partner row; prints the secret once
@@ -60,7 +70,7 @@ partner-suspend: venv ## PARTNER=<client id>: refuse the partner's launches
 partner-reactivate: venv ## PARTNER=<client id>: let a suspended partner launch again
 	@$(call require,PARTNER,<client id>)$(OPERATOR) partner reactivate --partner-id "$$PARTNER"
 partner-name-updates: venv ## PARTNER=... SETTING=on|off: later launches' display_name replaces the stored one
-	@$(call require,PARTNER,<client id>)$(call require,SETTING,on|off)$(OPERATOR) partner name-updates --partner-id "$$PARTNER" "$$SETTING"
+	@$(call require,PARTNER,<client id>)$(call require,SETTING,on|off)$(OPERATOR) partner name-updates --partner-id "$$PARTNER" -- "$$SETTING"
 partner-users: venv ## PARTNER=<client id>: list its POS users and memberships
 	@$(call require,PARTNER,<client id>)$(OPERATOR) partner users --partner-id "$$PARTNER"
 location-create: venv ## NAME=... [LOCATION=<uuid>]: create a location
