@@ -43,7 +43,9 @@ async def scrape(client: AsyncTestClient[Any]) -> dict[tuple[str, str], float]:
     """Every sample of /metrics, keyed by name and its labels as text."""
     response = await client.get("/metrics")
     assert response.status_code == 200
-    assert response.headers["content-type"].startswith("text/plain")
+    content_type = response.headers["content-type"]
+    assert content_type.startswith("text/plain; version=")
+    assert content_type.count("charset=") == 1
     samples: dict[tuple[str, str], float] = {}
     for family in text_string_to_metric_families(response.text):
         for sample in family.samples:

@@ -63,7 +63,9 @@ def _metrics_route(exposition: Exposition) -> Any:
     @get("/metrics", include_in_schema=False, sync_to_thread=False)
     def metrics() -> Response[bytes]:
         body, content_type = exposition()
-        return Response(body, media_type=content_type, headers=NO_STORE)
+        # Litestar appends its own `; charset=utf-8` to every text/* type.
+        media_type = content_type.replace("; charset=utf-8", "")
+        return Response(body, media_type=media_type, headers=NO_STORE)
 
     return metrics
 
