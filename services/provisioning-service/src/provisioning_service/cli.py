@@ -136,7 +136,11 @@ def partner_create(name: str, partner_id: str | None) -> None:
     """
     if partner_id is not None:
         changed = _run(lambda admin: admin.create_partner(partner_id, name))
-        _said(changed, f"created partner {partner_id}", f"partner {partner_id} exists")
+        _said(
+            changed,
+            f"created partner {partner_id}",
+            f"partner {partner_id} exists already; its name was not changed",
+        )
         return
 
     settings = _settings()
@@ -165,7 +169,8 @@ async def _create_partner(
         existing = await admin.partner_named(name)
         if existing is not None:
             raise click.ClickException(
-                f"partner {printable_id(existing)} is already named {name!r}: "
+                f"partner {printable_id(existing)} is already named {name!r} "
+                "(ignoring case): "
                 "no app client created"
             )
 
@@ -260,7 +265,11 @@ def location_create(name: str, location_id: uuid.UUID | None) -> None:
     """Create a location; grant it to partners with `grant`."""
     chosen = str(location_id or uuid.uuid4())
     changed = _run(lambda admin: admin.create_location(chosen, name))
-    _said(changed, f"created location {chosen}", f"location {chosen} exists")
+    _said(
+        changed,
+        f"created location {chosen}",
+        f"location {chosen} exists already; its name was not changed",
+    )
 
 
 @cli.command()

@@ -42,6 +42,27 @@ def test_cli_commands_are_idempotent_and_say_what_they_did(database_url: str) ->
     assert "already" in again[2].output
 
 
+def test_creating_what_exists_says_its_name_was_kept(database_url: str) -> None:
+    """A repeat with another name changes nothing, and says so, not just 'exists'."""
+    runner = CliRunner(env={"PROVISIONING_DATABASE_URL": database_url})
+    partner, location = f"p-{uuid.uuid4().hex[:8]}", str(uuid.uuid4())
+    runner.invoke(cli, ["partner", "create", "--partner-id", partner, "--name", "A"])
+    runner.invoke(cli, ["location", "create", "--location-id", location, "--name", "A"])
+
+    answers = [
+        runner.invoke(
+            cli, ["partner", "create", "--partner-id", partner, "--name", "B"]
+        ),
+        runner.invoke(
+            cli, ["location", "create", "--location-id", location, "--name", "B"]
+        ),
+    ]
+
+    for answer in answers:
+        assert answer.exit_code == 0
+        assert "exists already; its name was not changed" in answer.output
+
+
 def test_an_operator_onboards_a_partner_end_to_end(
     database_url: str, cognito: CognitoStack
 ) -> None:
@@ -140,12 +161,13 @@ def test_an_unreachable_database_creates_no_app_client(cognito: CognitoStack) ->
 def test_a_second_partner_create_of_one_name_is_refused_before_cognito(
     database_url: str, cognito: CognitoStack
 ) -> None:
-    """An operator's retry makes no second app client and no second partner."""
+    """An operator's retry, even in other letter case, makes no second app
+    client and no second partner."""
     runner = CliRunner(env=operator_env(database_url, cognito))
     name = f"Dup {uuid.uuid4().hex[:8]}"
 
     first = runner.invoke(cli, ["partner", "create", "--name", name])
-    again = runner.invoke(cli, ["partner", "create", "--name", name])
+    again = runner.invoke(cli, ["partner", "create", "--name", name.upper()])
 
     client_id = _fields(first.output)["client_id"]
     assert (first.exit_code, again.exit_code) == (0, 1), again.output

@@ -59,7 +59,7 @@ class DirectoryAdmin(Protocol):
     async def create_partner(self, partner_id: str, name: str) -> bool: ...
 
     async def partner_named(self, name: str) -> str | None:
-        """The id of the oldest partner called exactly `name`, if any."""
+        """The id of the oldest partner called `name`, ignoring case, if any."""
         ...
 
     def creating_partner(self) -> AbstractAsyncContextManager[None]:

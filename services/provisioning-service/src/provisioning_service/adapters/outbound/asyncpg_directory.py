@@ -37,7 +37,7 @@ FROM partner_tbl p WHERE $1::text IS NULL OR p.partner_id = $1
 ORDER BY p.partner_id
 """
 PARTNER_NAMED_SQL: Final = (
-    "SELECT partner_id FROM partner_tbl WHERE name = $1 "
+    "SELECT partner_id FROM partner_tbl WHERE lower(name) = lower($1) "
     "ORDER BY created_at, partner_id LIMIT 1"
 )
 # One session advisory lock serialises partner creation across CLI processes;
@@ -94,7 +94,7 @@ class AsyncpgDirectoryAdmin:
         )
 
     async def partner_named(self, name: str) -> str | None:
-        """The id of the oldest partner called exactly `name`, if there is one."""
+        """The id of the oldest partner called `name`, ignoring case, if any."""
         async with translated("directory_lookup"):
             found = await self._connection.fetchval(PARTNER_NAMED_SQL, name)
         return None if found is None else str(found)
