@@ -354,6 +354,27 @@ async def test_c17_emoji_name_round_trips_to_the_sale_page(
     assert "pos.order.read" in page.text
 
 
+async def test_sale_with_the_session_store_down_speaks_of_the_session(
+    client: AsyncTestClient[Any], world: FakeWorld
+) -> None:
+    """503 that keeps the cookie and asks for a reload, never the link text:
+    there is no link on this page, and the outage is logged with its cause."""
+    await client.get(await mint(client), follow_redirects=False)
+    assert world.sessions is not None
+    world.sessions.failing = True
+
+    with capture_logs() as logs:
+        page = await client.get("/sale", follow_redirects=False)
+
+    assert page.status_code == 503
+    assert page.headers["retry-after"]
+    assert "same link" not in page.text
+    assert "Reload this page" in page.text
+    assert "set-cookie" not in page.headers
+    failed = [entry for entry in logs if entry["event"] == "sale_view_failed"]
+    assert [entry["dependency"] for entry in failed] == ["redis"]
+
+
 async def test_sale_without_session_redirects_to_signed_out(
     client: AsyncTestClient[Any],
 ) -> None:

@@ -10,7 +10,7 @@ import structlog
 from token_service.application.launch_ports import Clock, SessionStore
 from token_service.application.ports import DependencyUnavailable, SessionIssuer
 from token_service.application.unavailable import guarded
-from token_service.domain.errors import CsrfRejected, ServiceUnavailable
+from token_service.domain.errors import CsrfRejected
 from token_service.domain.session import BrowserSession
 
 log = structlog.get_logger(__name__)
@@ -40,10 +40,7 @@ class ViewSale:
     async def execute(self, session_id: str | None) -> BrowserSession | None:
         if not session_id:
             return None
-        try:
-            session = await self._sessions.get(session_id)
-        except DependencyUnavailable as exc:
-            raise ServiceUnavailable() from exc
+        session = await guarded(self._sessions.get(session_id), "sale_view_failed")
         now = self._clock.now()
         if session is None or not session.is_live(now):
             return None

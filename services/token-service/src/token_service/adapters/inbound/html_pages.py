@@ -100,6 +100,15 @@ def signed_out_page() -> str:
     )
 
 
+def sale_unavailable_page() -> str:
+    """The sale page when the session store failed: the session is not lost."""
+    return message_page(
+        "Tilt POS is briefly unavailable",
+        ["You are still signed in. Reload this page in a moment."],
+        "service_unavailable",
+    )
+
+
 def sign_out_unfinished_page() -> str:
     """Sign-out when the session store failed: the cookie goes, the session stays."""
     hours = int(SESSION_LIFETIME.total_seconds() // 3600)

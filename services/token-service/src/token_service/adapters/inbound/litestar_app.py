@@ -187,7 +187,7 @@ def _dependency_down(
         return problem(503, "service_unavailable", "a dependency is unavailable")
     page = html_pages.message_page(
         "Tilt POS is briefly unavailable",
-        ["Nothing was used up. Try the same link again in a moment."],
+        ["Try again in a moment."],
         "service_unavailable",
     )
     return html(page, 503, headers={"Retry-After": RETRY_AFTER_S})

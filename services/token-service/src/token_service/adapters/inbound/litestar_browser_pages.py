@@ -14,7 +14,7 @@ from litestar.datastructures import Cookie
 from litestar.enums import HttpMethod
 
 from token_service.adapters.inbound import html_pages
-from token_service.adapters.inbound.http_errors import status_of
+from token_service.adapters.inbound.http_errors import RETRY_AFTER_S, status_of
 from token_service.adapters.inbound.prefetch import is_prefetch
 from token_service.adapters.inbound.use_cases import UseCases, use_cases
 from token_service.application.metrics import REDEEMED, REOPENED
@@ -80,7 +80,7 @@ def error_page(error: TokenServiceError) -> Response[str]:
     else:
         heading = "This link is not valid"
         lines = ["The link is incomplete or was changed.", html_pages.NEW_LINK]
-    headers = {"Retry-After": "5"} if status == 503 else None
+    headers = {"Retry-After": RETRY_AFTER_S} if status == 503 else None
     page = html_pages.message_page(heading, lines, code, link)
     return html(page, status, headers)
 
@@ -189,6 +189,9 @@ async def sale(request: Request[Any, Any, Any]) -> Response[str]:
     app = use_cases(request)
     try:
         session = await app.view_sale.execute(request.cookies.get(SESSION_COOKIE))
+    except ServiceUnavailable:
+        page = html_pages.sale_unavailable_page()
+        return html(page, 503, {"Retry-After": RETRY_AFTER_S})
     except TokenServiceError as error:
         return error_page(error)
     if session is None:
