@@ -106,6 +106,19 @@ def session(clock: FixedClock, tokens_s: int) -> BrowserSession:
     )  # fmt: skip
 
 
+def test_a_printed_session_shows_none_of_its_secrets() -> None:
+    """A session in a log line or a traceback leaks no cookie, form secret or token."""
+    secrets = {"session_id": "cookie-value-1", "csrf_token": "form-secret-1"}
+    tokens = CognitoTokens("access-jwt-1", "id-jwt-1", "refresh-1", 3600)
+    shown = replace(session(FixedClock(), 3600), **secrets, tokens=tokens)
+
+    printed = repr(shown)
+
+    for secret in (*secrets.values(), "access-jwt-1", "id-jwt-1", "refresh-1"):
+        assert secret not in printed
+    assert "u1" in printed
+
+
 async def test_view_sale_refreshes_tokens_about_to_expire() -> None:
     """Tokens expiring within a minute are refreshed and saved."""
     clock = FixedClock()

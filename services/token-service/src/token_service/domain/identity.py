@@ -1,11 +1,12 @@
 """Tokens of a Cognito session, kept server-side only."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True, slots=True)
 class CognitoTokens:
-    access_token: str
-    id_token: str
-    refresh_token: str
+    # Out of repr, so a session printed in a log or a traceback shows none.
+    access_token: str = field(repr=False)
+    id_token: str = field(repr=False)
+    refresh_token: str = field(repr=False)
     expires_in_s: int

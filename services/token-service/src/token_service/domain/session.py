@@ -1,6 +1,6 @@
 """The browser session: server-side state behind an opaque cookie (DESIGN §10)."""
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Final
 
@@ -13,8 +13,9 @@ SESSION_LIFETIME: Final = timedelta(hours=8)
 class BrowserSession:
     """A POS session; it ends `SESSION_LIFETIME` after the launch, whatever the use."""
 
-    session_id: str
-    csrf_token: str
+    # The cookie's value and the form's secret: never in a repr.
+    session_id: str = field(repr=False)
+    csrf_token: str = field(repr=False)
     pos_user_id: str
     partner_id: str
     external_user_id: str
