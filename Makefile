@@ -32,7 +32,7 @@ help: ## list the targets
 venv: .venv/.synced ## create or update the virtual environment from the lock file
 
 .PHONY: run
-run: venv ## run the whole product locally (needs PostgreSQL, Redis, RabbitMQ)
+run: venv ## run the whole product locally (needs PostgreSQL, Redis, RabbitMQ) [PORT=8000 COGNITO_PORT=9229]
 	$(PYTHON) -m tilt_devstack run
 
 .PHONY: demo

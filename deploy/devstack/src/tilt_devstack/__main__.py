@@ -11,8 +11,21 @@ from pathlib import Path
 
 from tilt_devstack.demo import run_demo
 from tilt_devstack.dependencies import DEPENDENCIES, MissingDependency, resolve
+from tilt_devstack.ports import PortUnavailable, ensure_free
 from tilt_devstack.processes import ProcessFailed
-from tilt_devstack.stack import RunningStack, StackConfig, start_stack
+from tilt_devstack.run_config import (
+    DEFAULT_COGNITO_PORT,
+    DEFAULT_TOKEN_PORT,
+    listeners,
+    run_config,
+)
+from tilt_devstack.stack import (
+    HOST,
+    RunningStack,
+    StackConfig,
+    provisioning_env,
+    start_stack,
+)
 
 DEV_DIR = Path(".dev")
 
@@ -31,10 +44,12 @@ def _dev_secrets() -> dict[str, str]:
     return secrets
 
 
-def _write_operator_env(stack: RunningStack) -> None:
+def write_operator_env(stack: RunningStack) -> None:
     """Settings the operators' Make targets source: valid while `make run` is up."""
     env = {
-        "PROVISIONING_DATABASE_URL": stack.config.database_url,
+        # The broker and bus prefix too: a change announced under another
+        # stack's names would reach that stack's token services, not this one's.
+        **provisioning_env(stack.config),
         "PROVISIONING_COGNITO_ENDPOINT_URL": stack.pool.endpoint_url,
         "PROVISIONING_COGNITO_REGION": stack.pool.region,
         "PROVISIONING_COGNITO_USER_POOL_ID": stack.pool.pool_id,
@@ -44,25 +59,35 @@ def _write_operator_env(stack: RunningStack) -> None:
     path.chmod(0o600)
 
 
+def _names_line(config: StackConfig) -> str:
+    if not config.bus_prefix:
+        return ""
+    return (
+        f"  queues and exchanges {config.bus_prefix}…, Redis keys "
+        f"{config.redis_prefix}… (from the database's name)\n"
+    )
+
+
 def run(args: argparse.Namespace) -> int:
     compose_file = str(Path("docker-compose.yml").resolve())
     try:
+        # First: resolving may start containers, and nothing may start when
+        # the stack cannot listen where it must.
+        ensure_free(HOST, listeners(args.port, args.cognito_port))
         redis_url, amqp_url, database_url = (
             resolve(dependency, compose_file) for dependency in DEPENDENCIES
         )
-    except MissingDependency as exc:
+    except (PortUnavailable, MissingDependency) as exc:
         print(f"make run: {exc}", file=sys.stderr)
         return 1
-    secrets = _dev_secrets()
-    config = StackConfig(
+
+    config = run_config(
         redis_url=redis_url,
         amqp_url=amqp_url,
         database_url=database_url,
         token_port=args.port,
-        emulator_port=args.emulator_port,
-        signing_keys=secrets["signing_keys"],
-        password_key=secrets["password_key"],
-        echo=True,
+        cognito_port=args.cognito_port,
+        secrets=_dev_secrets(),
     )
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
@@ -72,12 +97,13 @@ def run(args: argparse.Namespace) -> int:
                 json.dumps(stack.credentials(), indent=2) + "\n"
             )
             credentials_file.chmod(0o600)
-            _write_operator_env(stack)
+            write_operator_env(stack)
             print(
                 f"\nTilt POS launch links is running.\n"
                 f"  token service  {config.token_url} (partner API, /launch, /sale)\n"
                 f"  Cognito emulator {config.emulator_url} (token endpoint "
                 f"{stack.pool.token_url})\n"
+                f"{_names_line(config)}"
                 f"  demo partner credentials in {credentials_file}\n"
                 f"  try it: make demo        stop: Ctrl-C\n",
                 flush=True,
@@ -93,14 +119,31 @@ def run(args: argparse.Namespace) -> int:
         return 1
 
 
+def _port(text: str) -> int:
+    if not (text.isdigit() and 1 <= int(text) <= 65535):
+        raise argparse.ArgumentTypeError(f"expected a port 1-65535, got {text!r}")
+    return int(text)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="tilt-devstack", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     run_parser = commands.add_parser("run", help="run the whole product locally")
     run_parser.add_argument(
-        "--port", type=int, default=int(os.environ.get("PORT", 8000))
+        "--port",
+        type=_port,
+        default=os.environ.get("PORT", str(DEFAULT_TOKEN_PORT)),
+        help=f"the token service's port (default: $PORT, else {DEFAULT_TOKEN_PORT})",
     )
-    run_parser.add_argument("--emulator-port", type=int, default=9229)
+    run_parser.add_argument(
+        "--cognito-port",
+        type=_port,
+        default=os.environ.get("COGNITO_PORT", str(DEFAULT_COGNITO_PORT)),
+        help=(
+            "the Cognito emulator's port "
+            f"(default: $COGNITO_PORT, else {DEFAULT_COGNITO_PORT})"
+        ),
+    )
     demo_parser = commands.add_parser("demo", help="play a partner and a browser once")
     demo_parser.add_argument(
         "--credentials", type=Path, default=DEV_DIR / "credentials.json"

@@ -21,6 +21,7 @@ from tilt_devstack.processes import ProcessGroup
 
 REGION: Final = "us-east-1"  # moto's global sign-out works only in this region
 SCOPE: Final = "tilt/pos:launch"
+HOST: Final = "127.0.0.1"
 
 
 def console_script(name: str) -> str:
@@ -37,7 +38,7 @@ class StackConfig:
     redis_url: str
     amqp_url: str
     database_url: str
-    host: str = "127.0.0.1"
+    host: str = HOST
     token_port: int = 8000
     emulator_port: int = 9229
     # Provisioning's /healthz, /readyz, /metrics; 0: a free port, in its log.
@@ -226,6 +227,9 @@ def start_stack(config: StackConfig) -> Iterator[RunningStack]:
             token_env(config, pool),
         )
         processes.wait_http("token-service", f"{config.token_url}/readyz", 40)
+        # Another process on a child's port may have answered its readiness
+        # check; a child that could not bind has usually exited by now.
+        processes.check_alive()
         yield stack
     finally:
         processes.stop_all()
