@@ -89,7 +89,10 @@ def run(args: argparse.Namespace) -> int:
         cognito_port=args.cognito_port,
         secrets=_dev_secrets(),
     )
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    # A background job starts with SIGINT ignored, and `kill` sends SIGTERM:
+    # both stop the stack as Ctrl-C does, cleaning up and saying so.
+    for stop_signal in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(stop_signal, signal.default_int_handler)
     try:
         with start_stack(config) as stack:
             credentials_file = DEV_DIR / "credentials.json"
@@ -105,7 +108,7 @@ def run(args: argparse.Namespace) -> int:
                 f"{stack.pool.token_url})\n"
                 f"{_names_line(config)}"
                 f"  demo partner credentials in {credentials_file}\n"
-                f"  try it: make demo        stop: Ctrl-C\n",
+                f"  try it: make demo        stop: Ctrl-C or kill {os.getpid()}\n",
                 flush=True,
             )
             while True:
