@@ -14,6 +14,7 @@ import aio_pika
 import asyncpg
 import pytest
 import pytest_asyncio
+from structlog.testing import capture_logs
 
 from provisioning_service.adapters.outbound.asyncpg_directory import (
     AsyncpgDirectoryAdmin,
@@ -354,23 +355,28 @@ async def test_a_late_reply_is_dropped_and_answers_no_other_launch(
     late_request = await _next(spy)
     call = asyncio.create_task(client.provision(waiting, timeout_s=5))
     waiting_request = await _next(spy)
-    for request, correlation_id in (
-        (late_request, late.jti),
-        (waiting_request, uuid.uuid4().hex),
-        (waiting_request, waiting.jti),
-    ):
-        await channel.default_exchange.publish(
-            aio_pika.Message(
-                encode(_result_for(correlation_id)), correlation_id=correlation_id
-            ),
-            routing_key=request.reply_to or "",
-        )
-    answered = await call
+    with capture_logs() as logs:
+        for request, correlation_id in (
+            (late_request, late.jti),
+            (waiting_request, uuid.uuid4().hex),
+            (waiting_request, waiting.jti),
+        ):
+            await channel.default_exchange.publish(
+                aio_pika.Message(
+                    encode(_result_for(correlation_id)), correlation_id=correlation_id
+                ),
+                routing_key=request.reply_to or "",
+            )
+        answered = await call
     await connection.close()
 
     assert isinstance(answered, ProvisionedUser)
     assert answered.pos_user_id == _result_for(waiting.jti).pos_user_id
     assert client.is_connected
+    # A user provisioned after the wait ended is the operator's to know of.
+    late_ones = [e for e in logs if e["event"] == "provisioning_reply_late"]
+    assert late.jti in [e["correlation_id"] for e in late_ones]
+    assert all(e["log_level"] == "warning" for e in late_ones)
 
 
 async def _next(queue: aio_pika.abc.AbstractQueue) -> aio_pika.abc.AbstractMessage:

@@ -27,7 +27,8 @@ class LaunchMetrics(Protocol):
         """A launch link opened: `REDEEMED`, `REOPENED` or the rejection's code."""
 
     def provisioning_answered(self, outcome: str) -> None:
-        """Provisioning's answer: provisioned, rejected, timeout or unavailable."""
+        """Provisioning's answer: provisioned, rejected, timeout, unavailable, or
+        late (a launch written whose wait had ended)."""
 
     def cognito_called(self, operation: str, outcome: str, seconds: float) -> None:
         """One Cognito API call: its operation and `ok` or the error code."""

@@ -51,6 +51,7 @@ from tilt_shared.bus import (
 from tilt_shared.messages import (
     MessageDecodeError,
     ProvisioningRejected,
+    ProvisioningResult,
     decode_reply,
     encode,
 )
@@ -274,11 +275,31 @@ class AioPikaProvisioningClient:
     async def _on_reply(self, message: AbstractIncomingMessage) -> None:
         waiting = self._waiting.get(message.correlation_id or "")
         if not waiting:
-            log.debug("reply_dropped", correlation_id=message.correlation_id)
+            self._unawaited(message)
             return
         for reply in waiting:
             if not reply.done():
                 reply.set_result(message.body)
+
+    def _unawaited(self, message: AbstractIncomingMessage) -> None:
+        """A reply after its wait ended is dropped; a written launch is reported.
+
+        Provisioning wrote it before the launch's `provision_by`, but the
+        answer took longer than the wait's margin (ADR 0007): the user was
+        told nothing was used, and the POS user exists all the same.
+        """
+        if not _is_result(message.body):
+            log.debug("reply_dropped", correlation_id=message.correlation_id)
+            return
+        self._metrics.provisioning_answered("late")
+        log.warning("provisioning_reply_late", correlation_id=message.correlation_id)
+
+
+def _is_result(body: bytes) -> bool:
+    try:
+        return isinstance(decode_reply(body), ProvisioningResult)
+    except MessageDecodeError:
+        return False
 
 
 def _failure(error: Exception) -> str:
