@@ -1,6 +1,7 @@
 """`make run` stops all it started on Ctrl-C, on `kill`, and in the background."""
 
 import asyncio
+import contextlib
 import os
 import signal
 import socket
@@ -28,6 +29,18 @@ def _ignore_sigint() -> None:
 def _listening(port: int) -> bool:
     with socket.socket() as probe:
         return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+def _kill_with_its_services(stack: subprocess.Popen[str]) -> None:
+    """A stack that did not stop: its services run in sessions of their own,
+    so each one's group is killed too, or a failed test leaves them running."""
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            parent = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+            if parent == stack.pid:
+                os.killpg(int(stat.parent.name), signal.SIGKILL)
+    stack.kill()
+    stack.wait()
 
 
 @pytest.mark.parametrize(
@@ -76,8 +89,7 @@ def test_a_signal_stops_the_stack_and_says_so(
         output, _ = stack.communicate(timeout=60)
     finally:
         if stack.poll() is None:
-            stack.kill()
-            stack.wait()
+            _kill_with_its_services(stack)
         asyncio.run(drop_database(postgres_admin_url, database))
 
     assert stack.returncode == 0, output
