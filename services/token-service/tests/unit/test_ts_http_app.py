@@ -5,6 +5,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+import structlog
 from litestar.testing import AsyncTestClient
 from structlog.testing import capture_logs
 from token_fakes import LOCATION_1, LOCATION_2, TEST_BASE_URL, FakeWorld, make_settings
@@ -50,6 +51,24 @@ async def test_mint_answers_201_with_url_and_expiry_600_s_later(
     body = response.json()
     assert body["launch_url"].startswith(f"{TEST_BASE_URL}/launch?token=")
     assert body["expires_at"] == "2026-05-12T10:40:00Z"
+
+
+async def test_a_refused_mint_is_logged_with_its_code_and_partner(
+    client: AsyncTestClient[Any],
+) -> None:
+    """An operator asked why a partner cannot mint finds the answer in the log."""
+    with capture_logs(processors=[structlog.contextvars.merge_contextvars]) as logs:
+        response = await client.post(
+            "/pos/v1/launch-tokens",
+            json={**BODY, "location_id": LOCATION_2},
+            headers=P1,
+        )
+
+    refused = [entry for entry in logs if entry["event"] == "launch_mint_refused"]
+    assert response.status_code == 422
+    assert [(e["code"], e["partner_id"]) for e in refused] == [
+        ("location_not_permitted", "p1")
+    ]
 
 
 async def test_missing_or_bad_bearer_is_401_with_www_authenticate(

@@ -4,6 +4,7 @@ import time
 from typing import Any, Final, TypeVar
 
 import msgspec
+import structlog
 from litestar import Request, Response, post
 
 from token_service.adapters.inbound.http_errors import (
@@ -29,6 +30,8 @@ IDEMPOTENCY_KEY: Final = "idempotency-key"
 REPLAYED_HEADER: Final = "Idempotent-Replayed"
 JSON_TYPES: Final = ("application/json",)
 T = TypeVar("T")
+
+log = structlog.get_logger(__name__)
 
 
 class LaunchTokenRequest(msgspec.Struct, forbid_unknown_fields=True):
@@ -68,7 +71,11 @@ def _is_json(content_type: str) -> bool:
     security=[{BEARER: []}],
 )
 async def create_launch_token(request: Request[Any, Any, Any]) -> Response[bytes]:
-    """Mint, then count the outcome (`minted` or the problem's code) and time it."""
+    """Mint, then count the outcome (`minted` or the problem's code) and time it.
+
+    A refusal is logged with its code, and with the partner once known, so
+    "why can this partner not mint?" has an answer in the log.
+    """
     started = time.perf_counter()
     outcome = "internal_error"
     try:
@@ -81,6 +88,8 @@ async def create_launch_token(request: Request[Any, Any, Any]) -> Response[bytes
     finally:
         elapsed = time.perf_counter() - started
         use_cases(request).metrics.mint_finished(outcome, elapsed)
+        if outcome not in (MINTED, REPLAYED):
+            log.info("launch_mint_refused", code=outcome)
 
 
 def _outcome_of(response: Response[bytes]) -> str:
@@ -97,6 +106,7 @@ async def _mint(request: Request[Any, Any, Any]) -> Response[bytes]:
         )
     except TokenServiceError as error:
         return problem_of(error)
+    structlog.contextvars.bind_contextvars(partner_id=partner_id)
 
     fields = await read_json_body(
         request, _decoder, "expected a launch request object with known fields only"
