@@ -213,6 +213,26 @@ async def test_used_link_answers_410_page_with_code(
     assert "set-cookie" not in response.headers
 
 
+async def test_used_page_never_leads_into_another_launchs_session(
+    client: AsyncTestClient[Any],
+) -> None:
+    """A shared terminal: Carol is signed in, Bob opens his link that a mail
+    scanner used up; the page must not send Bob into Carol's session."""
+    carol = await client.get(await mint(client), follow_redirects=False)
+    bobs_link = await mint(client, external_user_id="BOB-1")
+    scanner_cookies = dict(client.cookies)
+    client.cookies.clear()
+    await client.get(bobs_link, follow_redirects=False)
+    client.cookies.clear()
+    client.cookies.update(scanner_cookies)
+
+    bob = await client.get(bobs_link, follow_redirects=False)
+
+    assert carol.status_code == 303
+    assert bob.status_code == 410
+    assert 'href="/sale"' not in bob.text
+
+
 async def test_used_page_offers_the_sale_page_to_a_double_click(
     client: AsyncTestClient[Any],
 ) -> None:
@@ -392,6 +412,19 @@ async def test_sale_with_the_session_store_down_speaks_of_the_session(
     assert "set-cookie" not in page.headers
     failed = [entry for entry in logs if entry["event"] == "sale_view_failed"]
     assert [entry["dependency"] for entry in failed] == ["redis"]
+
+
+@pytest.mark.parametrize(
+    "path", ["/signed-out", "/static/pos.css", "/metrics", "/launch?token=x", "/nope"]
+)
+async def test_every_text_answer_names_one_charset(
+    client: AsyncTestClient[Any], path: str
+) -> None:
+    """Litestar adds a charset to text/* types; a second one confuses clients."""
+    response = await client.get(path, follow_redirects=False)
+
+    content_type = response.headers["content-type"]
+    assert content_type.count("charset=") <= 1, content_type
 
 
 async def test_sale_without_session_redirects_to_signed_out(

@@ -45,6 +45,11 @@ CHROME = (
         {"user-agent": "Mozilla/5.0 (compatible; Googlebot/2.1)"},
         {"user-agent": "Mozilla/5.0 (compatible; bingbot/2.0)"},
         {"user-agent": "Twitterbot/1.0"},
+        {"user-agent": "http.rb/5.1.1 (Mastodon/4.2.1; +https://x.example/)"},
+        {"user-agent": "Mozilla/5.0 (compatible; Bluesky Cardyb/1.1)"},
+        {"user-agent": "Viber/20.1"},
+        {"user-agent": "Line/13.1.0"},
+        {"user-agent": "Zoom"},
     ],
 )
 def test_c01_prefetchers_and_unfurlers_are_recognized(headers: dict[str, str]) -> None:

@@ -47,8 +47,12 @@ def redirect(location: str) -> Response[str]:
     return Response(content="", status_code=303, headers={"Location": location})
 
 
-def error_page(error: TokenServiceError) -> Response[str]:
-    """The outcome page of a failed redemption or sign-out, with its code."""
+def error_page(error: TokenServiceError, offer_sale: bool = False) -> Response[str]:
+    """The outcome page of a failed redemption or sign-out, with its code.
+
+    `offer_sale`: a used link's page may point to /sale, where a double
+    click's first answer signed this browser in (ADR 2).
+    """
     status = status_of(error)
     code = error.code
     link = None
@@ -66,8 +70,8 @@ def error_page(error: TokenServiceError) -> Response[str]:
     elif code == "launch_token_used":
         heading = "This link was already used"
         lines = ["Each launch link works once.", html_pages.NEW_LINK]
-        # A double click's first answer usually signed this browser in (ADR 2).
-        link = ("/sale", "Opened it here a moment ago? Go to the sale page.")
+        if offer_sale:
+            link = ("/sale", "Opened it here a moment ago? Go to the sale page.")
     elif code == "launch_token_revoked":
         heading = "This link was cancelled"
         lines = ["Your back-office system revoked it.", html_pages.NEW_LINK]
@@ -145,7 +149,11 @@ async def _redeem(request: Request[Any, Any, Any], token: str) -> Response[str]:
         reason = getattr(error, "rejection_code", error.code)
         log.warning("launch_token_rejected", reason=reason)
         app.metrics.redemption_finished(reason, time.perf_counter() - started)
-        return error_page(error)
+        # Only a double click comes without a cookie: with one, this browser
+        # holds another launch's session, maybe another person's on a shared
+        # terminal, and /sale would show it (one of this link's own was
+        # answered by a redirect to /sale already).
+        return error_page(error, offer_sale=SESSION_COOKIE not in request.cookies)
     redeemed = outcome.new_session is not None
     elapsed = time.perf_counter() - started
     app.metrics.redemption_finished(REDEEMED if redeemed else REOPENED, elapsed)
@@ -236,7 +244,8 @@ async def signed_out() -> Response[str]:
 
 @get("/static/pos.css", include_in_schema=False)
 async def stylesheet() -> Response[str]:
-    return Response(content=html_pages.STYLESHEET, media_type="text/css; charset=utf-8")
+    # Litestar appends the charset to text/* types itself.
+    return Response(content=html_pages.STYLESHEET, media_type="text/css")
 
 
 BROWSER_ROUTES: Final = [

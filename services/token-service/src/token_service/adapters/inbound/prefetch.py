@@ -1,7 +1,10 @@
 """Recognizes requests that are not a person opening a link (DESIGN §6, case C-01).
 
 Prefetchers announce themselves by header; link-preview bots by user agent.
-Both get a page with a continue button instead of a redemption.
+Both get a page with a continue button instead of a redemption. A marker
+that also names an app's in-app browser (LINE, Zoom) costs a person one
+click on that page; a previewer missed costs the link, so the list errs
+wide. A scanner that sends a browser's user agent cannot be told apart.
 """
 
 from collections.abc import Mapping
@@ -33,6 +36,20 @@ PREVIEW_AGENTS: Final = (
     "iframely",
     "outlook",
     "google-pagerenderer",
+    "mastodon",
+    "pleroma",
+    "misskey",
+    "cardyb",
+    "bluesky",
+    "viber",
+    "line/",
+    "zoom",
+    "snapchat",
+    "vkshare",
+    "kakaotalk-scrap",
+    "yandex",
+    "duckduckbot",
+    "petalbot",
 )
 
 
