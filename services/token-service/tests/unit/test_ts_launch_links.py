@@ -186,6 +186,24 @@ async def test_a_refused_link_opened_again_is_still_refused(
     assert len(app.world.bus.sent) == 1
 
 
+async def test_revoking_a_refused_link_says_refused_as_its_status_does(
+    app: App,
+) -> None:
+    """409, naming the same state GET shows, not 'redeemed'."""
+    minted = (await app.mint()).json()
+    app.world.bus.rejection = ProvisioningRejection("partner_suspended")
+    await app.client.get(minted["launch_url"].replace(TEST_BASE_URL, ""))
+
+    status = await app.client.get(f"/pos/v1/launch-tokens/{minted['id']}", headers=P1)
+    revoke = await app.client.delete(
+        f"/pos/v1/launch-tokens/{minted['id']}", headers=P1
+    )
+
+    assert status.json()["status"] == "refused"
+    assert revoke.status_code == 409
+    assert "this one is refused" in revoke.json()["detail"]
+
+
 async def test_an_expired_link_shows_expired_and_cannot_be_revoked(app: App) -> None:
     """Past its expiry (and before the purge) a link is expired; DELETE is a 409."""
     minted = (await app.mint()).json()
