@@ -9,6 +9,8 @@ import sys
 import time
 from pathlib import Path
 
+import httpx
+
 from tilt_devstack.demo import run_demo
 from tilt_devstack.dependencies import DEPENDENCIES, MissingDependency, resolve
 from tilt_devstack.ports import PortUnavailable, ensure_free
@@ -157,7 +159,12 @@ def main() -> None:
     if not args.credentials.exists():
         print("make demo: no .dev/credentials.json; start `make run` first")
         sys.exit(1)
-    sys.exit(run_demo(args.credentials))
+    try:
+        sys.exit(run_demo(args.credentials))
+    except httpx.TransportError as exc:
+        # The credentials outlive the stack that wrote them.
+        print(f"make demo: the stack does not answer ({exc}); is `make run` up?")
+        sys.exit(1)
 
 
 if __name__ == "__main__":
