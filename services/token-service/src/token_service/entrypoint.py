@@ -118,7 +118,7 @@ def _use_cases(
             settings.provisioning_timeout_s,
             registry,
         ),
-        view_sale=ViewSale(sessions, issuer, clock),
+        view_sale=ViewSale(sessions, issuer, clock, directory),
         sign_out=SignOut(sessions, issuer),
         readiness=readiness,
         metrics=metrics,

@@ -393,6 +393,25 @@ async def test_c17_emoji_name_round_trips_to_the_sale_page(
     assert "pos.order.read" in page.text
 
 
+async def test_a_suspension_ends_an_open_session_at_its_next_page(
+    client: AsyncTestClient[Any], world: FakeWorld
+) -> None:
+    """403 saying access ended, the cookie cleared, and no way back in with it."""
+    await client.get(await mint(client), follow_redirects=False)
+    cookie = dict(client.cookies)
+    world.directory.grants["p1"] = ("suspended", frozenset({LOCATION_1}))
+
+    ended = await client.get("/sale", follow_redirects=False)
+    client.cookies.update(cookie)
+    again = await client.get("/sale", follow_redirects=False)
+
+    assert ended.status_code == 403
+    assert "access_withdrawn" in ended.text
+    assert "Max-Age=0" in ended.headers["set-cookie"]
+    assert again.status_code == 303
+    assert again.headers["location"] == "/signed-out"
+
+
 async def test_sale_with_the_session_store_down_speaks_of_the_session(
     client: AsyncTestClient[Any], world: FakeWorld
 ) -> None:

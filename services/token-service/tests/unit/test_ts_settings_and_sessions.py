@@ -13,10 +13,12 @@ import pytest
 from litestar.testing import AsyncTestClient
 from structlog.testing import capture_logs
 from token_fakes import (
+    GRANTS,
     LOCATION_1,
     TEST_BASE_URL,
     FakeWorld,
     FixedClock,
+    InMemoryPartnerDirectory,
     InMemorySessionStore,
     RecordingSessionIssuer,
     make_settings,
@@ -25,7 +27,11 @@ from token_fakes import (
 from tilt_shared.settings import Secret, SettingsError, load_settings
 from token_service.adapters.outbound.secrets_ids import SystemClock
 from token_service.application.browser_session import SignOut, ViewSale
-from token_service.domain.errors import CsrfRejected, ServiceUnavailable
+from token_service.domain.errors import (
+    AccessWithdrawn,
+    CsrfRejected,
+    ServiceUnavailable,
+)
 from token_service.domain.identity import CognitoTokens
 from token_service.domain.session import SESSION_LIFETIME, BrowserSession
 from token_service.entrypoint import create_app, main
@@ -119,6 +125,36 @@ def test_a_printed_session_shows_none_of_its_secrets() -> None:
     assert "u1" in printed
 
 
+def granted() -> InMemoryPartnerDirectory:
+    return InMemoryPartnerDirectory(dict(GRANTS))
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        (("suspended", frozenset({LOCATION_1})), "partner_suspended"),
+        (("active", frozenset()), "location_not_permitted"),
+    ],
+    ids=["partner-suspended", "grant-revoked"],
+)
+async def test_view_sale_ends_a_session_whose_access_was_withdrawn(
+    change: tuple[str, frozenset[str]], reason: str
+) -> None:
+    """An operator suspends the partner or revokes the store: the next page
+    load ends the session, instead of letting it run its 8 hours."""
+    clock = FixedClock()
+    store, directory = InMemorySessionStore(clock), granted()
+    await store.save(session(clock, 3600), clock.now())
+    directory.grants["p1"] = change
+
+    with capture_logs() as logs, pytest.raises(AccessWithdrawn):
+        await ViewSale(store, RecordingSessionIssuer(), clock, directory).execute("s1")
+
+    assert store.sessions == {}
+    ended = [entry for entry in logs if entry["event"] == "session_ended"]
+    assert [entry["reason"] for entry in ended] == [reason]
+
+
 async def test_view_sale_refreshes_tokens_about_to_expire() -> None:
     """Tokens expiring within a minute are refreshed and saved."""
     clock = FixedClock()
@@ -126,7 +162,7 @@ async def test_view_sale_refreshes_tokens_about_to_expire() -> None:
     await store.save(session(clock, 3600), clock.now())
     clock.advance(3570)
 
-    shown = await ViewSale(store, issuer, clock).execute("s1")
+    shown = await ViewSale(store, issuer, clock, granted()).execute("s1")
 
     assert shown is not None
     assert issuer.refreshed == ["u1"]
@@ -139,10 +175,10 @@ async def test_view_sale_keeps_fresh_tokens_and_survives_refresh_failure() -> No
     store, issuer = InMemorySessionStore(clock), RecordingSessionIssuer()
     await store.save(session(clock, 3600), clock.now())
 
-    assert await ViewSale(store, issuer, clock).execute("s1") is not None
+    assert await ViewSale(store, issuer, clock, granted()).execute("s1") is not None
     clock.advance(3590)
     issuer.failing = True
-    assert await ViewSale(store, issuer, clock).execute("s1") is not None
+    assert await ViewSale(store, issuer, clock, granted()).execute("s1") is not None
     assert issuer.refreshed == []
 
 
@@ -153,7 +189,10 @@ async def test_session_ends_after_eight_hours() -> None:
     await store.save(session(clock, 3600), clock.now())
     clock.advance(8 * 3600)
 
-    assert await ViewSale(store, RecordingSessionIssuer(), clock).execute("s1") is None
+    assert (
+        await ViewSale(store, RecordingSessionIssuer(), clock, granted()).execute("s1")
+        is None
+    )
 
 
 async def test_sign_out_checks_csrf_then_signs_out() -> None:

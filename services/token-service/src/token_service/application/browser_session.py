@@ -7,10 +7,19 @@ from typing import Final
 
 import structlog
 
-from token_service.application.launch_ports import Clock, SessionStore
+from token_service.application.launch_ports import (
+    Clock,
+    PartnerDirectory,
+    SessionStore,
+)
 from token_service.application.ports import DependencyUnavailable, SessionIssuer
 from token_service.application.unavailable import guarded
-from token_service.domain.errors import CsrfRejected
+from token_service.domain.errors import (
+    AccessWithdrawn,
+    CsrfRejected,
+    LocationNotPermitted,
+    PartnerSuspended,
+)
 from token_service.domain.session import BrowserSession
 
 log = structlog.get_logger(__name__)
@@ -25,17 +34,26 @@ SIGN_OUT_FAILED: Final = "sign_out_failed"
 class ViewSale:
     """Returns the live session behind a cookie, refreshing its Cognito tokens.
 
-    Tokens are refreshed when they expire within `REFRESH_MARGIN` and the
-    session outlives them. A failed refresh keeps the session as it is.
-    Raises `ServiceUnavailable` when the session store fails.
+    The partner must still be active and hold the session's store, by the
+    directory copy that mints are checked against: otherwise the session is
+    deleted and `AccessWithdrawn` raised, so a suspension or a revoked grant
+    ends open sessions at their next page, not 8 hours later. Tokens are
+    refreshed when they expire within `REFRESH_MARGIN` and the session
+    outlives them. A failed refresh keeps the session as it is. Raises
+    `ServiceUnavailable` when the session store or the directory fails.
     """
 
     def __init__(
-        self, sessions: SessionStore, issuer: SessionIssuer, clock: Clock
+        self,
+        sessions: SessionStore,
+        issuer: SessionIssuer,
+        clock: Clock,
+        directory: PartnerDirectory,
     ) -> None:
         self._sessions = sessions
         self._issuer = issuer
         self._clock = clock
+        self._directory = directory
 
     async def execute(self, session_id: str | None) -> BrowserSession | None:
         if not session_id:
@@ -44,6 +62,7 @@ class ViewSale:
         now = self._clock.now()
         if session is None or not session.is_live(now):
             return None
+        await self._still_permitted(session)
 
         due = session.tokens_expire_at - REFRESH_MARGIN
         if now < due or session.tokens_expire_at >= session.expires_at:
@@ -63,6 +82,21 @@ class ViewSale:
             return session
         log.info("session_refreshed", pos_user_id=session.pos_user_id)
         return session
+
+    async def _still_permitted(self, session: BrowserSession) -> None:
+        check = self._directory.check(session.partner_id, session.location_id)
+        try:
+            await guarded(check, "sale_view_failed")
+        except (LocationNotPermitted, PartnerSuspended) as refusal:
+            await guarded(self._sessions.delete(session.session_id), "sale_view_failed")
+            log.info(
+                "session_ended",
+                reason=refusal.code,
+                pos_user_id=session.pos_user_id,
+                partner_id=session.partner_id,
+                location_id=session.location_id,
+            )
+            raise AccessWithdrawn() from refusal
 
 
 class SignOut:

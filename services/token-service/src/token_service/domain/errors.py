@@ -106,6 +106,16 @@ class CsrfRejected(TokenServiceError):
     default_message = "expected the sign-out form of this session; the request was not"
 
 
+class AccessWithdrawn(TokenServiceError):
+    """A live session whose partner was suspended or whose store was revoked."""
+
+    code = "access_withdrawn"
+    default_message = (
+        "your access to this store was withdrawn; ask your back-office"
+        " administrator to check your access"
+    )
+
+
 class LaunchTokenRevoked(TokenServiceError):
     code = "launch_token_revoked"
     default_message = (

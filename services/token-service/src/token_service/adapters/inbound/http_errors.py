@@ -33,6 +33,7 @@ STATUS_BY_CODE: Final[dict[str, int]] = {
     "rate_limited": 429,
     "provisioning_rejected": 403,
     "csrf_rejected": 403,
+    "access_withdrawn": 403,
 }
 TITLES: Final = {
     400: "Bad Request",

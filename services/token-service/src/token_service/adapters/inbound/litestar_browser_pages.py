@@ -19,6 +19,7 @@ from token_service.adapters.inbound.prefetch import is_prefetch
 from token_service.adapters.inbound.use_cases import UseCases, use_cases
 from token_service.application.metrics import REDEEMED, REOPENED
 from token_service.domain.errors import (
+    AccessWithdrawn,
     CsrfRejected,
     LaunchTokenInvalid,
     LaunchTokenRefused,
@@ -78,6 +79,13 @@ def error_page(error: TokenServiceError, offer_sale: bool = False) -> Response[s
     elif code == "launch_token_expired":
         heading = "This link has expired"
         lines = ["Launch links work for a few minutes only.", html_pages.NEW_LINK]
+    elif isinstance(error, AccessWithdrawn):
+        heading = "Your access has ended"
+        lines = [
+            "Your back-office system no longer gives you access to this store,"
+            " so you were signed out.",
+            "Ask your back-office administrator to check your access.",
+        ]
     elif isinstance(error, CsrfRejected):
         heading = "Sign-out not accepted"
         lines = ["Use the sign-out button on the sale page."]
@@ -200,6 +208,10 @@ async def sale(request: Request[Any, Any, Any]) -> Response[str]:
     except ServiceUnavailable:
         page = html_pages.sale_unavailable_page()
         return html(page, 503, {"Retry-After": RETRY_AFTER_S})
+    except AccessWithdrawn as error:
+        ended = error_page(error)
+        ended.set_cookie(_cleared_cookie(app))
+        return ended
     except TokenServiceError as error:
         return error_page(error)
     if session is None:
