@@ -149,6 +149,32 @@ async def test_bulk_revocation_matches_all_given_filters(
     assert foreign.state == "minted"
 
 
+async def test_links_minted_during_a_bulk_revocation_are_revoked_or_answered_after(
+    stores: Stores,
+) -> None:
+    """Mints racing a revocation: each answered before it began is revoked."""
+    registry, answered = stores.registry, []
+
+    # Staggered: some mints are answered before the revocation, some during it.
+    async def mint(n: int) -> None:
+        await asyncio.sleep(n / 1000)
+        await stores.mint(f"m{n}")
+        answered.append(f"m{n}")
+
+    async def revoke() -> int:
+        await asyncio.sleep(RACES / 2000)
+        answered.append("revocation")
+        return await registry.revoke_matching("p1", None, LOCATION, NOW)
+
+    *_, revoked = await asyncio.gather(*(mint(n) for n in range(RACES)), revoke())
+
+    before = answered[: answered.index("revocation")]
+    records = [await registry.find(f"m{n}") for n in range(RACES)]
+    revoked_links = {r.jti for r in records if r is not None and r.state == "revoked"}
+    assert len(revoked_links) == revoked
+    assert set(before) <= revoked_links
+
+
 async def test_concurrent_takers_of_one_key_get_one_holder(
     stores: Stores,
 ) -> None:
