@@ -64,16 +64,21 @@ async def client(
     await connection.close()
 
 
-@pytest_asyncio.fixture(loop_scope="session")
-async def provisioning(
+@pytest.fixture
+def provisioning_settings(
     amqp_url: str, database_url: str, unique_prefix: str
-) -> AsyncIterator[Service]:
-    settings = Settings(
+) -> Settings:
+    """Provisioning on this test's bus names and the session's database."""
+    return Settings(
         amqp_url=Secret(amqp_url),
         database_url=Secret(database_url),
         bus_prefix=unique_prefix,
     )
-    service = await build(settings)
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def provisioning(provisioning_settings: Settings) -> AsyncIterator[Service]:
+    service = await build(provisioning_settings)
     await service.start()
     yield service
     await service.stop()
@@ -207,17 +212,10 @@ async def test_is_connected_follows_the_connection(
 
 
 async def test_provision_with_a_stopped_consumer_times_out(
-    client: AioPikaProvisioningClient,
-    amqp_url: str,
-    database_url: str,
-    unique_prefix: str,
+    client: AioPikaProvisioningClient, provisioning_settings: Settings
 ) -> None:
     """The queue exists but nobody consumes: the wait ends at the timeout."""
-    settings = Settings(
-        amqp_url=Secret(amqp_url),
-        database_url=Secret(database_url),
-        bus_prefix=unique_prefix,
-    )
+    settings = provisioning_settings
     service = await build(settings)
     await service.start()
     await service.stop()
@@ -233,19 +231,15 @@ async def test_provision_with_a_stopped_consumer_times_out(
 async def test_a_launch_taken_up_after_the_client_gave_up_is_never_written(
     client: AioPikaProvisioningClient,
     granted: tuple[str, str],
+    provisioning_settings: Settings,
     amqp_url: str,
     database_url: str,
-    unique_prefix: str,
     names: BusNames,
 ) -> None:
     """Provisioning is stopped while a launch waits, then comes back: the user
     was told the link was not used, so no user, membership or audit row may
     appear (a revoke in between must not be undone), nor a dead letter."""
-    settings = Settings(
-        amqp_url=Secret(amqp_url),
-        database_url=Secret(database_url),
-        bus_prefix=unique_prefix,
-    )
+    settings = provisioning_settings
     stopped = await build(settings)
     await stopped.start()
     await stopped.stop()
