@@ -1,12 +1,13 @@
 """PostgreSQL adapter of `ProvisioningStore`: users, memberships, redemptions.
 
 A launch is ONE statement (measured: half the time of the same upserts as
-separate statements), in a transaction that also asks the database's clock,
-once it has written, whether the launch's deadline passed meanwhile. Its
-data-modifying CTEs decide everything with `INSERT ... ON CONFLICT DO
-NOTHING`, never a read followed by a write, and write only when the jti is
-new, the partner is active and granted, and the launch's `provision_by` has
-not passed by the database's clock (ADR 0007).
+separate statements). Its data-modifying CTEs decide everything with
+`INSERT ... ON CONFLICT DO NOTHING`, never a read followed by a write, and
+write only when the jti is new and the partner is active and granted. The
+statement runs in a transaction that, when it wrote, asks the database's
+clock whether the launch's `provision_by` has passed and rolls back if so
+(ADR 0007): asked after the statement, whose constraint checks may wait on
+locks at its very end, and just before the commit.
 
 Every sub-statement sees the snapshot the statement began with. When a
 concurrent transaction commits the same user, membership or jti while the
@@ -38,15 +39,9 @@ from provisioning_service.domain.launch import (
 ATTEMPTS: Final = 3
 
 # $1 jti, $2 partner, $3 external user id, $4 location, $5 role,
-# $6 the launch's display name (or null), $7 a new user's name, $8 redeemed_at,
-# $9 provision_by (or null). The clock is read once, as the statement writes.
+# $6 the launch's display name (or null), $7 a new user's name, $8 redeemed_at.
 PROVISION_SQL: Final = """
-WITH clock AS (
-    SELECT clock_timestamp() AS now
-), late AS (
-    SELECT $9::timestamptz IS NOT NULL AND now > $9::timestamptz AS abandoned
-    FROM clock
-), stored AS (
+WITH stored AS (
     SELECT jti, pos_user_id, display_name, location_id, role_slug, permissions,
            user_created, membership_created
     FROM launch_redemption_tbl WHERE jti = $1
@@ -56,7 +51,6 @@ WITH clock AS (
       AND EXISTS (SELECT 1 FROM partner_location_tbl g
                   WHERE g.partner_id = $2 AND g.location_id = $4::uuid)
       AND NOT EXISTS (SELECT 1 FROM stored)
-      AND NOT (SELECT abandoned FROM late)
 ), new_user AS (
     INSERT INTO pos_user_tbl (partner_id, external_user_id, display_name)
     SELECT $2, $3, $7 FROM gate
@@ -118,7 +112,6 @@ SELECT p.status,
                WHERE g.partner_id = $2 AND g.location_id = $4::uuid) AS granted,
        r.jti, r.pos_user_id::text, r.display_name, r.location_id::text,
        r.role_slug, r.permissions, r.user_created, r.membership_created,
-       (SELECT abandoned FROM late) AS abandoned,
        EXISTS (SELECT 1 FROM recorded) AS written
 FROM (SELECT 1) AS one
 LEFT JOIN partner_tbl p ON p.partner_id = $2
@@ -148,7 +141,6 @@ class AsyncpgProvisioningStore:
             launch.display_name,
             launch.first_display_name(),
             launch.redeemed_at,
-            launch.provision_by,
         )
         async with translated("provision"), self._pool.acquire() as connection:
             for _ in range(ATTEMPTS):
@@ -167,11 +159,7 @@ class AsyncpgProvisioningStore:
 async def _unless_late(
     connection: asyncpg.Connection, row: asyncpg.Record, deadline: datetime | None
 ) -> None:
-    """Raises `_WrittenLate` when `deadline` passed while the launch was written.
-
-    Asked after the statement, whose constraint checks may wait on locks at
-    its very end, and just before the commit.
-    """
+    """Raises `_WrittenLate` when `deadline` passed while the launch was written."""
     if deadline is None or not row["written"]:
         return
     if await connection.fetchval(LATE_SQL, deadline):
@@ -200,6 +188,4 @@ def _outcome(jti: str, row: asyncpg.Record) -> Outcome | None:
             user_created=row["user_created"],
             membership_created=row["membership_created"],
         )
-    if row["abandoned"]:
-        return Abandoned(jti)
     return None
