@@ -68,7 +68,7 @@ class InMemoryLaunchRegistry:
         if record.state == "revoked":
             return "already_revoked"
         if record.state == "redeemed":
-            return "redeemed"
+            return "refused" if record.session_id == "" else "redeemed"
         if now >= record.purge_at - PURGE_AFTER:
             return "expired"
         lease = record.lease_until

@@ -110,6 +110,24 @@ async def test_revocation_refuses_other_partners_expired_and_used_links(
     assert await ledger.claim("a", "o2", NOW) == ClaimRefused("used")
 
 
+async def test_revoking_a_used_link_says_whether_it_was_redeemed_or_refused(
+    stores: Stores,
+) -> None:
+    """A link provisioning refused is completed with no session: 'refused'."""
+    ledger = stores.ledger
+    for jti, session_id in (("signed-in", "s1"), ("turned-away", "")):
+        await stores.mint(jti)
+        await ledger.claim(jti, "o", NOW)
+        await ledger.complete(jti, "o", session_id)
+
+    outcomes = [
+        await stores.registry.revoke("p1", jti, NOW)
+        for jti in ("signed-in", "turned-away")
+    ]
+
+    assert outcomes == ["redeemed", "refused"]
+
+
 async def test_revocation_and_claim_racing_have_exactly_one_winner(
     stores: Stores,
 ) -> None:

@@ -88,22 +88,17 @@ class RevokeLaunch:
         if outcome == "unknown":
             raise LaunchNotFound()
         if outcome != "revoked":
-            described = await self._described(jti, outcome)
             raise LaunchNotPending(
-                f"expected a pending launch link; this one is {described}"
+                f"expected a pending launch link; this one is {_described(outcome)}"
             )
         structlog.contextvars.bind_contextvars(correlation_id=jti)
         log.info("launch_token_revoked", partner_id=partner_id)
 
-    async def _described(self, jti: str, outcome: str) -> str:
-        if outcome == "claimed":
-            return "being redeemed right now"
-        if outcome == "redeemed":
-            # A refused link is used up too; its status says which it was.
-            record = await guarded(self._registry.find(jti), "launch_revoke_failed")
-            if record is not None:
-                return status_of(record, self._clock.now())
-        return outcome.replace("_", " ")
+
+def _described(outcome: str) -> str:
+    if outcome == "claimed":
+        return "being redeemed right now"
+    return outcome.replace("_", " ")
 
 
 class RevokeLaunches:

@@ -12,7 +12,13 @@ from token_service.domain.launch import LaunchDetails
 
 LedgerState = Literal["minted", "claimed", "redeemed", "revoked"]
 RevokeOutcome = Literal[
-    "revoked", "unknown", "expired", "redeemed", "claimed", "already_revoked"
+    "revoked",
+    "unknown",
+    "expired",
+    "redeemed",
+    "refused",
+    "claimed",
+    "already_revoked",
 ]
 
 

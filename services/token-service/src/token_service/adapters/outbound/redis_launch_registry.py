@@ -93,7 +93,7 @@ return matching
 # and so may a revocation. A live lease is a redemption under way.
 _REVOKE: Final = """
 local f = redis.call('HMGET', KEYS[1], 'state', 'details', 'purge_at',
-                     'lease_until')
+                     'lease_until', 'session_id')
 local state = f[1]
 if not state then return 'unknown' end
 local now = tonumber(ARGV[2])
@@ -101,7 +101,11 @@ local purge_at = tonumber(f[3])
 if now >= purge_at then return 'unknown' end
 if cjson.decode(f[2])['partner_id'] ~= ARGV[1] then return 'unknown' end
 if state == 'revoked' then return 'already_revoked' end
-if state == 'redeemed' then return 'redeemed' end
+if state == 'redeemed' then
+  -- The ledger completes a launch provisioning refused with no session.
+  if f[5] == '' then return 'refused' end
+  return 'redeemed'
+end
 if now >= purge_at - tonumber(ARGV[3]) then return 'expired' end
 if state == 'claimed' and now < tonumber(f[4] or '0') then return 'claimed' end
 redis.call('HSET', KEYS[1], 'state', 'revoked', 'revoked_at', ARGV[2])
