@@ -1,13 +1,17 @@
 """What the operators' CLI accepts as a human name or a partner id.
 
-Names are text people read, in any script; ids are opaque keys that end up
-in URLs, logs and terminals, so they are held to a small ASCII alphabet.
-Both rules refuse rather than repair: the operator sees what was wrong.
+Names are text people read, in any script, held to the characters a
+launch's display name may hold (the domain's rule; a surrogate here is an
+argv byte that did not decode). Ids are opaque keys that end up in URLs,
+logs and terminals, so they are held to a small ASCII alphabet. Both rules
+refuse rather than repair: the operator sees what was wrong.
 """
 
 import re
 import unicodedata
 from typing import Final
+
+from provisioning_service.domain.launch import FORBIDDEN_CATEGORIES, NAME_JOINERS
 
 NAME_MAX: Final = 200
 # Cognito app client ids are 1-128 characters of `[\w+]+` (Cognito API
@@ -15,14 +19,6 @@ NAME_MAX: Final = 200
 # operator registers by hand (DESIGN §3: partner_id = app client id).
 PARTNER_ID_MAX: Final = 128
 PARTNER_ID: Final = re.compile(rf"[A-Za-z0-9._+-]{{1,{PARTNER_ID_MAX}}}")
-# As the token service's display_name rule: Cc controls, Cf invisible format
-# characters, Zl/Zp separators, surrogates (an undecodable argv byte),
-# private-use and unassigned code points.
-FORBIDDEN_CATEGORIES: Final = frozenset({"Cc", "Cf", "Zl", "Zp", "Cs", "Co", "Cn"})
-# ZWNJ and ZWJ are format characters, yet emoji sequences and scripts such as
-# Persian or Devanagari need them (Unicode TR #51 §2.3; the Unicode Standard
-# §23.2). Bidi overrides, the BOM and the rest of Cf stay refused.
-NAME_JOINERS: Final = frozenset({"\u200c", "\u200d"})
 SHOWN_MAX: Final = 40
 
 
