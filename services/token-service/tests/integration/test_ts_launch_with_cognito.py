@@ -76,6 +76,12 @@ class Launcher:
         sale = await self.client.get("/sale")
         return sale.text.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
 
+    async def logout(self, csrf: str) -> Any:
+        """The sale page's sign-out form, posted with `csrf`."""
+        return await self.client.post(
+            "/logout", data={"csrf_token": csrf}, follow_redirects=False
+        )
+
 
 @pytest.fixture
 def issuer(cognito: CognitoStack) -> Iterator[CognitoSessionIssuer]:
@@ -177,9 +183,7 @@ async def test_no_log_line_carries_a_token_cookie_or_secret(
         session_id = launcher.cookie()
         session = await launcher.session(session_id)
         csrf = await launcher.csrf()
-        signed_out = await launcher.client.post(
-            "/logout", data={"csrf_token": csrf}, follow_redirects=False
-        )
+        signed_out = await launcher.logout(csrf)
 
     assert session is not None
     assert signed_out.status_code == 303
@@ -246,9 +250,7 @@ async def test_logout_revokes_the_refresh_token_and_deletes_the_session(
     refreshed = await issuer.refresh(session.pos_user_id, session.tokens.refresh_token)
     assert refreshed.access_token
 
-    signed_out = await launcher.client.post(
-        "/logout", data={"csrf_token": await launcher.csrf()}, follow_redirects=False
-    )
+    signed_out = await launcher.logout(await launcher.csrf())
 
     assert signed_out.status_code == 303
     assert signed_out.headers["location"] == "/signed-out"
@@ -276,9 +278,7 @@ async def test_logout_with_cognito_cut_off_still_ends_the_session(
     csrf = await launcher.csrf()
 
     with outages.cognito.down(), capture_logs() as events:
-        signed_out = await launcher.client.post(
-            "/logout", data={"csrf_token": csrf}, follow_redirects=False
-        )
+        signed_out = await launcher.logout(csrf)
         sale = await launcher.client.get(
             "/sale",
             headers={"Cookie": f"{SESSION_COOKIE}={session_id}"},
@@ -307,9 +307,7 @@ async def test_logout_with_redis_cut_off_says_so_and_clears_the_cookie(
     csrf = await launcher.csrf()
 
     with outages.redis.down(), capture_logs() as events:
-        answer = await launcher.client.post(
-            "/logout", data={"csrf_token": csrf}, follow_redirects=False
-        )
+        answer = await launcher.logout(csrf)
 
     assert answer.status_code == 503
     assert answer.headers["content-type"].startswith("text/html")

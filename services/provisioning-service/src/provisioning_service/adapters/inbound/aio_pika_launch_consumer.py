@@ -300,7 +300,12 @@ class AioPikaLaunchConsumer:
         return "requeued"
 
     async def _dead_letter(
-        self, message: AbstractIncomingMessage, **reason: str
+        self,
+        message: AbstractIncomingMessage,
+        *,
+        reason: str,
+        detail: str,
+        **fields: str,
     ) -> None:
         assert self._dead_letters is not None
-        await self._dead_letters.park(message, **reason)
+        await self._dead_letters.park(message, reason=reason, detail=detail, **fields)
