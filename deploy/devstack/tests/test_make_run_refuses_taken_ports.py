@@ -1,12 +1,12 @@
 """`make run` with a port already taken: one clear line, at once, nothing started."""
 
-import socket
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from testsupport.stack import free_port
 
 # Nothing listens on port 1: had `make run` gone past the port check, it
 # would have said that Redis does not answer, instead of naming the port.
@@ -17,23 +17,9 @@ UNREACHABLE = {
 }
 
 
-@pytest.fixture
-def taken_port() -> Iterator[int]:
-    with socket.socket() as listening:
-        listening.bind(("127.0.0.1", 0))
-        listening.listen()
-        yield listening.getsockname()[1]
-
-
 def free_ports() -> dict[str, str]:
     """Free ports for both variables, since a developer's stack may hold 8000."""
-    with socket.socket() as token, socket.socket() as cognito:
-        token.bind(("127.0.0.1", 0))
-        cognito.bind(("127.0.0.1", 0))
-        return {
-            "PORT": str(token.getsockname()[1]),
-            "COGNITO_PORT": str(cognito.getsockname()[1]),
-        }
+    return {"PORT": str(free_port()), "COGNITO_PORT": str(free_port())}
 
 
 @pytest.mark.parametrize(

@@ -1,29 +1,16 @@
 """The check of a stack's ports, made before it starts anything."""
 
-import socket
-from collections.abc import Iterator
-
 import pytest
 
+from testsupport.stack import free_port as stack_free_port
 from tilt_devstack.ports import Listener, PortUnavailable, ensure_free
 
 HOST = "127.0.0.1"
 
 
 @pytest.fixture
-def taken_port() -> Iterator[int]:
-    """A port another process listens on, as a first `make run` would."""
-    with socket.socket() as listening:
-        listening.bind((HOST, 0))
-        listening.listen()
-        yield listening.getsockname()[1]
-
-
-@pytest.fixture
 def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind((HOST, 0))
-        return int(probe.getsockname()[1])
+    return stack_free_port()
 
 
 def test_a_taken_port_is_refused_naming_what_wants_it_and_the_setting(
