@@ -15,3 +15,12 @@ async def partner_rows(pool: asyncpg.Pool, partner_id: str) -> tuple[int, int, i
         partner_id,
     )
     return (row[0], row[1], row[2])
+
+
+async def partner_rows_at(database_url: str, partner_id: str) -> tuple[int, int, int]:
+    """`partner_rows` on a connection of its own, for a test without a pool."""
+    pool = await asyncpg.create_pool(database_url, min_size=1, max_size=1)
+    try:
+        return await partner_rows(pool, partner_id)
+    finally:
+        await pool.close()

@@ -10,7 +10,7 @@ import asyncpg
 import pytest
 from ps_bus import BusProbe
 from ps_process import running_process
-from ps_rows import partner_rows
+from ps_rows import partner_rows, partner_rows_at
 from structlog.testing import capture_logs
 
 from provisioning_service.adapters.inbound.aio_pika_topology import (
@@ -201,9 +201,7 @@ async def test_a_launch_whose_asker_gave_up_is_acked_unwritten_and_unanswered(
         replies, _ = await probe.request(service.names, encode(current), current.jti)
         answered = decode_reply((await probe.next_message(replies)).body)
     await service.stop()
-    pool = await asyncpg.create_pool(database_url, min_size=1, max_size=2)
-    rows = await partner_rows(pool, probe.seeded["partner_id"])
-    await pool.close()
+    rows = await partner_rows_at(database_url, probe.seeded["partner_id"])
 
     assert isinstance(answered, ProvisioningResult)
     assert rows == (1, 1, 1)  # EMP-2's user, membership and audit row only

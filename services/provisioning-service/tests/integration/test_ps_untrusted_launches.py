@@ -9,12 +9,11 @@ import asyncio
 import uuid
 from typing import Any
 
-import asyncpg
 import msgspec
 import pytest
 from aio_pika.abc import AbstractIncomingMessage, AbstractQueue
 from ps_bus import BusProbe
-from ps_rows import partner_rows
+from ps_rows import partner_rows_at
 from structlog.testing import capture_logs
 
 from provisioning_service.adapters.inbound.aio_pika_dead_letters import (
@@ -59,14 +58,6 @@ async def _dead_letter(probe: BusProbe, service: Service) -> AbstractIncomingMes
     return message
 
 
-async def _rows(database_url: str, partner_id: str) -> tuple[int, int, int]:
-    pool = await asyncpg.create_pool(database_url, min_size=1, max_size=1)
-    try:
-        return await partner_rows(pool, partner_id)
-    finally:
-        await pool.close()
-
-
 async def _no_reply(replies: AbstractQueue) -> bool:
     await asyncio.sleep(0.3)  # replies travel unconfirmed, on their own channel
     return await replies.get(no_ack=True, fail=False) is None
@@ -92,7 +83,7 @@ async def test_a_launch_breaking_the_contract_is_refused_and_dead_lettered(
     assert dead.body == body
     assert dead.headers[REASON_HEADER] == "launch_invalid"
     assert await probe.dead_letters() == []
-    assert await _rows(database_url, probe.seeded["partner_id"]) == (0, 0, 0)
+    assert await partner_rows_at(database_url, probe.seeded["partner_id"]) == (0, 0, 0)
 
 
 async def test_an_oversized_body_is_dead_lettered_before_decoding(
@@ -111,7 +102,7 @@ async def test_an_oversized_body_is_dead_lettered_before_decoding(
     assert dead.headers[REASON_HEADER] == "too_large"
     assert str(MAX_BODY_BYTES) in str(dead.headers[DETAIL_HEADER])
     assert await _no_reply(replies)
-    assert await _rows(database_url, probe.seeded["partner_id"]) == (0, 0, 0)
+    assert await partner_rows_at(database_url, probe.seeded["partner_id"]) == (0, 0, 0)
     assert [log["reason"] for log in logs if log["event"] == "message_dead_lettered"]
 
 
@@ -128,7 +119,7 @@ async def test_a_body_without_its_type_is_undecodable(
     assert dead.headers[REASON_HEADER] == "undecodable"
     assert "type" in str(dead.headers[DETAIL_HEADER])
     assert await _no_reply(replies)
-    assert await _rows(database_url, probe.seeded["partner_id"]) == (0, 0, 0)
+    assert await partner_rows_at(database_url, probe.seeded["partner_id"]) == (0, 0, 0)
 
 
 class DownStore:
